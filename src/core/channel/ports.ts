@@ -1,0 +1,95 @@
+import type { Readable } from 'node:stream';
+import type { ApiKey, Channel, KeyScope, StoredPackage } from './model.ts';
+
+/** Metadata: channels, keys, packages. One implementation per database, same behaviour. */
+export interface MetadataStore {
+  readonly channels: ChannelRepo;
+  readonly keys: ApiKeyRepo;
+  readonly packages: PackageRepo;
+  /** Runs `fn` in one database transaction; the commit is the acknowledgement. */
+  transaction<T>(fn: (tx: MetadataStore) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface ChannelRepo {
+  /** Returns false when a channel of that name exists already. */
+  create(channel: Channel): Promise<boolean>;
+  get(name: string): Promise<Channel | null>;
+  list(): Promise<Channel[]>;
+  update(name: string, changes: Partial<Pick<Channel, 'private' | 'requireAttestations'>>): Promise<Channel | null>;
+  /** Deletes the channel with its keys and packages; returns the sha256 of every file it held. */
+  delete(name: string): Promise<string[] | null>;
+}
+
+export interface ApiKeyRepo {
+  create(key: ApiKey, secretHash: string): Promise<void>;
+  /** The key whose secret hashes to `secretHash`, whatever its state (callers check expiry/revocation). */
+  findBySecretHash(secretHash: string): Promise<ApiKey | null>;
+  get(id: string): Promise<ApiKey | null>;
+  list(channel?: string): Promise<ApiKey[]>;
+  revoke(id: string, at: string): Promise<boolean>;
+}
+
+export type InsertOutcome = 'inserted' | 'replaced' | 'exists';
+
+export interface PackageRepo {
+  get(channel: string, subdir: string, filename: string): Promise<StoredPackage | null>;
+  /**
+   * Adds a file to the channel. Without `replace`, an existing live file of that name wins and the
+   * outcome is `exists` (nothing changes). Re-adding a removed filename takes it out of `removed`.
+   */
+  insert(pkg: StoredPackage, opts: { replace: boolean }): Promise<InsertOutcome>;
+  /** Takes a file out of `packages` and puts its filename into `removed`. */
+  remove(channel: string, subdir: string, filename: string): Promise<StoredPackage | null>;
+  list(channel: string, subdir: string): Promise<StoredPackage[]>;
+  removed(channel: string, subdir: string): Promise<string[]>;
+  /** Subdirs of a channel that hold at least one live or removed file. */
+  subdirs(channel: string): Promise<string[]>;
+  /** Whether any live package anywhere still refers to this content. */
+  isReferenced(sha256: string): Promise<boolean>;
+  count(channel: string): Promise<number>;
+}
+
+export interface BlobStat {
+  size: number;
+  /** strong validator for HTTP (`"..."`), stable while the bytes are */
+  etag: string;
+  lastModified: Date;
+}
+
+export interface ByteRange {
+  start: number;
+  /** inclusive */
+  end: number;
+}
+
+/**
+ * Bytes by key. Packages live under content-addressed keys; generated channel files (repodata, shards)
+ * under `channels/...`. Every write is atomic: a reader sees the old bytes or the new, never a mix.
+ */
+export interface BlobStore {
+  /** Makes a local file durable under `key`, consuming it (moved or copied, then removed). */
+  putFile(key: string, localPath: string): Promise<void>;
+  putBytes(key: string, bytes: Uint8Array): Promise<void>;
+  stat(key: string): Promise<BlobStat | null>;
+  /** A stream of the bytes (or a range of them); null when the key is absent. */
+  read(key: string, range?: ByteRange): Promise<Readable | null>;
+  delete(key: string): Promise<void>;
+  /** Keys under a prefix, for housekeeping. */
+  list(prefix: string): AsyncIterable<string>;
+}
+
+/** Somewhere to spool an upload on local disk while it is hashed and inspected. */
+export interface Spool {
+  /** A fresh path on local disk that nobody else uses; the caller writes and removes it. */
+  path(): string;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export const packageBlobKey = (sha256: string) => `pkgs/sha256/${sha256.slice(0, 2)}/${sha256}`;
+export const channelFileKey = (channel: string, subdir: string, file: string) => `channels/${channel}/${subdir}/${file}`;
+
+export type { KeyScope };
