@@ -1,0 +1,62 @@
+import { type Kysely, type Migration, type MigrationProvider } from 'kysely';
+
+/**
+ * Schema migrations, in order, for every database Provena runs on. Written with Kysely's schema
+ * builder and portable types only, so SQLite and PostgreSQL never drift apart.
+ */
+const migrations: Record<string, Migration> = {
+  '0001_channels_keys_packages': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('channels')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('private', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('require_attestations', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('api_keys')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('channel', 'text', (c) => c.notNull().references('channels.name').onDelete('cascade'))
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('description', 'text')
+        .addColumn('secret_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text')
+        .addColumn('revoked_at', 'text')
+        .execute();
+      await db.schema
+        .createTable('packages')
+        .addColumn('channel', 'text', (c) => c.notNull().references('channels.name').onDelete('cascade'))
+        .addColumn('subdir', 'text', (c) => c.notNull())
+        .addColumn('filename', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('sha256', 'text', (c) => c.notNull())
+        .addColumn('md5', 'text', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('record', 'text', (c) => c.notNull())
+        .addColumn('about', 'text')
+        .addColumn('uploaded_at', 'text', (c) => c.notNull())
+        .addColumn('uploaded_by', 'text', (c) => c.notNull())
+        .addColumn('attestations_sha256', 'text')
+        .addPrimaryKeyConstraint('packages_pk', ['channel', 'subdir', 'filename'])
+        .execute();
+      await db.schema.createIndex('packages_sha256').on('packages').column('sha256').execute();
+      await db.schema.createIndex('packages_name').on('packages').columns(['channel', 'name']).execute();
+      await db.schema
+        .createTable('removed_files')
+        .addColumn('channel', 'text', (c) => c.notNull().references('channels.name').onDelete('cascade'))
+        .addColumn('subdir', 'text', (c) => c.notNull())
+        .addColumn('filename', 'text', (c) => c.notNull())
+        .addColumn('removed_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('removed_files_pk', ['channel', 'subdir', 'filename'])
+        .execute();
+    },
+  },
+};
+
+export const migrationProvider: MigrationProvider = {
+  async getMigrations() {
+    return migrations;
+  },
+};

@@ -1,0 +1,48 @@
+import type { Generated } from 'kysely';
+
+/**
+ * Table shapes shared by SQLite and PostgreSQL. Booleans are 0/1 integers and times ISO-8601 text so
+ * one set of queries reads the same on both; sizes are bigint (PostgreSQL returns them as strings).
+ */
+export interface Database {
+  channels: {
+    name: string;
+    private: number;
+    require_attestations: number;
+    created_at: string;
+  };
+  api_keys: {
+    id: string;
+    channel: string;
+    scope: string;
+    description: string | null;
+    secret_hash: string;
+    created_at: string;
+    expires_at: string | null;
+    revoked_at: string | null;
+  };
+  packages: {
+    channel: string;
+    subdir: string;
+    filename: string;
+    name: string;
+    sha256: string;
+    md5: string;
+    size: number | string | bigint;
+    record: string;
+    about: string | null;
+    uploaded_at: string;
+    uploaded_by: string;
+    attestations_sha256: string | null;
+  };
+  removed_files: {
+    channel: string;
+    subdir: string;
+    filename: string;
+    removed_at: string;
+  };
+  schema_info: {
+    id: Generated<number>;
+    note: string;
+  };
+}
