@@ -72,11 +72,21 @@ export interface BlobStore {
   putFile(key: string, localPath: string): Promise<void>;
   putBytes(key: string, bytes: Uint8Array): Promise<void>;
   stat(key: string): Promise<BlobStat | null>;
-  /** A stream of the bytes (or a range of them); null when the key is absent. */
-  read(key: string, range?: ByteRange): Promise<Readable | null>;
+  /**
+   * Opens the bytes as they are now: the stat and every stream of the handle describe the same version,
+   * even if the key is replaced meanwhile. Null when the key is absent. Close it if no stream is taken.
+   */
+  open(key: string): Promise<BlobHandle | null>;
   delete(key: string): Promise<void>;
   /** Keys under a prefix, for housekeeping. */
   list(prefix: string): AsyncIterable<string>;
+}
+
+export interface BlobHandle {
+  readonly stat: BlobStat;
+  /** Streams the bytes (or a range); the handle closes itself when the stream ends or fails. */
+  stream(range?: ByteRange): Readable;
+  close(): Promise<void>;
 }
 
 /** Somewhere to spool an upload on local disk while it is hashed and inspected. */

@@ -1,0 +1,174 @@
+import { apiRequest, type ServerTarget } from './api-client.ts';
+import { usageError } from './cli-error.ts';
+import { parse } from './run-cli.ts';
+import { uploadPackage } from './upload-client.ts';
+
+const CLIENT_OPTIONS = {
+  server: { type: 'string' },
+  token: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+function target(values: { server?: string; token?: string }, env: NodeJS.ProcessEnv): ServerTarget {
+  return {
+    server: values.server ?? env.PROVENA_SERVER ?? 'http://127.0.0.1:8000',
+    token: values.token ?? env.PROVENA_TOKEN,
+  };
+}
+
+const out = (line: string) => process.stdout.write(`${line}\n`);
+
+interface ChannelJson {
+  name: string;
+  private: boolean;
+  require_attestations: boolean;
+  url: string;
+}
+
+export async function channelCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const [sub, ...rest] = args;
+  const { values, positionals } = parse(
+    rest,
+    { ...CLIENT_OPTIONS, private: { type: 'boolean' }, public: { type: 'boolean' } },
+    true,
+  );
+  const t = target(values, env);
+  const name = positionals[0];
+  switch (sub) {
+    case 'create': {
+      if (!name) throw usageError('name the channel: provena channel create NAME [--private]');
+      const c = await apiRequest<ChannelJson>(t, 'POST', '/api/v1/channels', { name, private: values.private === true });
+      out(values.json ? JSON.stringify(c) : `created channel ${c.name} (${c.private ? 'private' : 'public'}) at ${c.url}`);
+      return 0;
+    }
+    case 'list': {
+      const { channels } = await apiRequest<{ channels: ChannelJson[] }>(t, 'GET', '/api/v1/channels');
+      if (values.json) out(JSON.stringify(channels));
+      else for (const c of channels) out(`${c.name}\t${c.private ? 'private' : 'public'}\t${c.url}`);
+      return 0;
+    }
+    case 'delete': {
+      if (!name) throw usageError('name the channel: provena channel delete NAME');
+      await apiRequest(t, 'DELETE', `/api/v1/channels/${encodeURIComponent(name)}`);
+      out(`deleted channel ${name}`);
+      return 0;
+    }
+    case 'update': {
+      if (!name) throw usageError('name the channel: provena channel update NAME [--private|--public]');
+      if (values.private && values.public) throw usageError('give --private or --public, not both');
+      const body: Record<string, boolean> = {};
+      if (values.private) body.private = true;
+      if (values.public) body.private = false;
+      const c = await apiRequest<ChannelJson>(t, 'PATCH', `/api/v1/channels/${encodeURIComponent(name)}`, body);
+      out(values.json ? JSON.stringify(c) : `channel ${c.name}: ${c.private ? 'private' : 'public'}`);
+      return 0;
+    }
+    default:
+      throw usageError('channel needs one of: create, list, delete, update');
+  }
+}
+
+interface KeyJson {
+  id: string;
+  channel: string;
+  scope: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+  secret?: string;
+}
+
+export async function keyCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const [sub, ...rest] = args;
+  const { values, positionals } = parse(
+    rest,
+    { ...CLIENT_OPTIONS, channel: { type: 'string' }, scope: { type: 'string' }, expires: { type: 'string' }, description: { type: 'string' } },
+    true,
+  );
+  const t = target(values, env);
+  switch (sub) {
+    case 'create': {
+      if (!values.channel || !values.scope) throw usageError('provena key create --channel NAME --scope read|upload|admin [--expires DAYS]');
+      let expires_days: number | undefined;
+      if (values.expires !== undefined) {
+        expires_days = Number(values.expires);
+        if (!Number.isInteger(expires_days) || expires_days < 1) throw usageError('--expires takes a whole number of days, e.g. --expires 90');
+      }
+      const k = await apiRequest<KeyJson>(t, 'POST', '/api/v1/keys', {
+        channel: values.channel,
+        scope: values.scope,
+        expires_days,
+        description: values.description,
+      });
+      if (values.json) {
+        out(JSON.stringify({ id: k.id, secret: k.secret, channel: k.channel, scope: k.scope, expires_at: k.expires_at }));
+      } else {
+        out(`created key ${k.id} (${k.scope} on ${k.channel}${k.expires_at ? `, expires ${k.expires_at}` : ''})`);
+        out(`secret (shown once): ${k.secret}`);
+      }
+      return 0;
+    }
+    case 'list': {
+      const q = values.channel ? `?channel=${encodeURIComponent(values.channel)}` : '';
+      const { keys } = await apiRequest<{ keys: KeyJson[] }>(t, 'GET', `/api/v1/keys${q}`);
+      if (values.json) out(JSON.stringify(keys));
+      else for (const k of keys) out(`${k.id}\t${k.channel}\t${k.scope}\t${k.revoked_at ? 'revoked' : k.expires_at ? `expires ${k.expires_at}` : 'active'}`);
+      return 0;
+    }
+    case 'revoke': {
+      const id = positionals[0];
+      if (!id) throw usageError('provena key revoke ID');
+      await apiRequest(t, 'DELETE', `/api/v1/keys/${encodeURIComponent(id)}`);
+      out(`revoked key ${id}`);
+      return 0;
+    }
+    default:
+      throw usageError('key needs one of: create, list, revoke');
+  }
+}
+
+export async function uploadCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { values, positionals } = parse(
+    args,
+    { ...CLIENT_OPTIONS, channel: { type: 'string' }, 'skip-existing': { type: 'boolean' }, force: { type: 'boolean' } },
+    true,
+  );
+  if (!values.channel || positionals.length === 0) throw usageError('provena upload FILE... --channel NAME');
+  if (values.force && values['skip-existing']) throw usageError('give --force or --skip-existing, not both');
+  const t = target(values, env);
+  for (const file of positionals) {
+    const result = await uploadPackage(t, file, { channel: values.channel, force: values.force === true });
+    if (result.status === 'exists') {
+      if (!values['skip-existing']) throw usageError(`${file}: ${result.detail}; use --skip-existing or --force`);
+      out(`skipped ${file} (exists already)`);
+    } else {
+      const body = result.body as { subdir: string; filename: string; sha256: string };
+      out(values.json ? JSON.stringify(result.body) : `uploaded ${values.channel}/${body.subdir}/${body.filename} sha256:${body.sha256}`);
+    }
+  }
+  return 0;
+}
+
+export async function removeCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { values, positionals } = parse(args, CLIENT_OPTIONS, true);
+  const [channel, file] = positionals;
+  if (!channel || !file) throw usageError('provena remove CHANNEL [SUBDIR/]FILE');
+  const t = target(values, env);
+  let subdir: string;
+  let filename: string;
+  if (file.includes('/')) {
+    [subdir, filename] = file.split('/', 2) as [string, string];
+  } else {
+    const { packages } = await apiRequest<{ packages: { subdir: string }[] }>(
+      t,
+      'GET',
+      `/api/v1/channels/${encodeURIComponent(channel)}/packages?filename=${encodeURIComponent(file)}`,
+    );
+    if (packages.length === 0) throw usageError(`${file} is not in channel ${channel}`);
+    if (packages.length > 1) throw usageError(`${file} is in several subdirs (${packages.map((p) => p.subdir).join(', ')}); give SUBDIR/${file}`);
+    subdir = packages[0]!.subdir;
+    filename = file;
+  }
+  await apiRequest(t, 'DELETE', `/api/v1/channels/${encodeURIComponent(channel)}/packages/${encodeURIComponent(subdir)}/${encodeURIComponent(filename)}`);
+  out(`removed ${channel}/${subdir}/${filename}`);
+  return 0;
+}

@@ -1,0 +1,68 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { createApp } from '../../app.ts';
+import { FsBlobStore } from '../blobs/fs/fs-blob-store.ts';
+import { KyselyStore } from '../store/kysely-store.ts';
+import { openSqlite } from '../store/sqlite/open-sqlite.ts';
+import type { Settings } from '../config/settings.ts';
+import { recoverOnStart } from './recover.ts';
+
+/** `provena serve`: the embedded default, SQLite + files under the data directory. */
+export async function serve(settings: Settings): Promise<void> {
+  const dataDir = path.resolve(settings.data);
+  fs.mkdirSync(dataDir, { recursive: true });
+  const spoolDir = path.join(dataDir, 'tmp');
+  fs.rmSync(spoolDir, { recursive: true, force: true }); // uploads a crash interrupted
+  fs.mkdirSync(spoolDir, { recursive: true });
+
+  const adminToken = settings.admin_token ?? adminTokenFromDataDir(dataDir);
+  const store = new KyselyStore(openSqlite(path.join(dataDir, 'provena.sqlite')));
+  await store.migrate();
+  const blobs = new FsBlobStore(path.join(dataDir, 'blobs'));
+
+  const app = createApp({
+    store,
+    blobs,
+    spoolDir,
+    adminToken,
+    publicUrl: settings.public_url,
+    maxPackageBytes: settings.max_package_size,
+    http: { logger: settings.log_level === 'silent' ? false : { level: settings.log_level } },
+  });
+  await recoverOnStart(app.services, blobs);
+
+  const address = await app.http.listen({ host: settings.host, port: settings.port });
+  if (settings.port === 0 && !process.env.PROVENA_PUBLIC_URL) {
+    app.services.publicUrl = address.replace('0.0.0.0', '127.0.0.1');
+  }
+  process.stdout.write(`provena: listening on ${address} (data ${dataDir}, public URL ${app.services.publicUrl})\n`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`provena: ${signal}, finishing in-flight requests\n`);
+    await app.http.close(); // stops accepting, waits for requests in progress
+    await store.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/**
+ * With no admin token configured, the first start makes one, prints it once and keeps it in
+ * DATA/admin-token (0600) so restarts use the same.
+ */
+function adminTokenFromDataDir(dataDir: string): string {
+  const file = path.join(dataDir, 'admin-token');
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    const token = `pvn_admin_${randomBytes(32).toString('base64url')}`;
+    fs.writeFileSync(file, token + '\n', { mode: 0o600, flag: 'wx' });
+    process.stdout.write(`provena: generated an admin token (shown once; also in ${file}):\n  ${token}\n`);
+    return token;
+  }
+}

@@ -1,0 +1,49 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { AppServices } from '../../app.ts';
+import { isProvenaError } from '../../core/errors.ts';
+import { STATUS_BY_KIND } from './error-status.ts';
+import { channelRoutes } from './routes/channels.ts';
+import { condaRoutes } from './routes/conda.ts';
+import { keyRoutes } from './routes/keys.ts';
+import { uploadRoutes } from './routes/upload.ts';
+
+export interface HttpOptions {
+  logger: boolean | { level: string };
+}
+
+/** The HTTP face of Provena: handlers parse, call a service, and let errors map to status here, in one place. */
+export function buildHttpServer(services: AppServices, opts: HttpOptions): FastifyInstance {
+  const app = Fastify({
+    logger: opts.logger,
+    bodyLimit: 1024 * 1024,
+    // conda filenames and channel names are plain; keep decoded params as they are
+    routerOptions: { maxParamLength: 512 },
+    disableRequestLogging: false,
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    if (isProvenaError(err)) {
+      const status = STATUS_BY_KIND[err.kind];
+      if (status >= 500) req.log.error({ err }, 'request failed');
+      return reply.code(status).type('application/json').send({ error: err.code, detail: err.detail, ...err.extra });
+    }
+    const e = err as { statusCode?: number; code?: string; message: string };
+    const status = e.statusCode && e.statusCode >= 400 && e.statusCode < 600 ? e.statusCode : 500;
+    if (status >= 500) {
+      req.log.error({ err }, 'unexpected error');
+      return reply.code(500).send({ error: 'internal_error', detail: 'the server failed to handle the request; see its log' });
+    }
+    return reply.code(status).send({ error: (e.code ?? 'invalid_request').toLowerCase(), detail: e.message });
+  });
+
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({ error: 'not_found', detail: `nothing is served at ${req.method} ${req.url.split('?')[0]}` }),
+  );
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  channelRoutes(app, services);
+  keyRoutes(app, services);
+  uploadRoutes(app, services);
+  condaRoutes(app, services);
+  return app;
+}

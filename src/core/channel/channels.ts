@@ -1,0 +1,94 @@
+import { conflict, notFound, unprocessable } from '../errors.ts';
+import type { AccessControl, Principal } from './access.ts';
+import type { Channel } from './model.ts';
+import type { Clock, MetadataStore } from './ports.ts';
+
+/** Lowercase conda-style names; `t` is taken by the `/t/TOKEN/...` URL form and `api`, `log` by the server. */
+const CHANNEL_NAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
+const RESERVED = new Set(['api', 't', 'log', 'static', 'channels', 'healthz', 'readyz', 'metrics', 'favicon.ico']);
+
+export function validateChannelName(name: unknown): string {
+  if (typeof name !== 'string' || name.length === 0) {
+    throw unprocessable('invalid_channel_name', 'a channel needs a name (lowercase letters, digits, "-", "_", ".")');
+  }
+  if (!CHANNEL_NAME.test(name) || name.includes('..')) {
+    throw unprocessable(
+      'invalid_channel_name',
+      `${JSON.stringify(name)} is not a channel name: use 1-64 lowercase letters, digits, "-", "_" or ".", starting with a letter or digit`,
+    );
+  }
+  if (RESERVED.has(name)) {
+    throw unprocessable('invalid_channel_name', `${JSON.stringify(name)} is reserved by the server; choose another name`);
+  }
+  return name;
+}
+
+export interface ChannelEvents {
+  /** a channel was created or emptied: its subdirs must answer empty repodata */
+  channelCreated?(channel: Channel): Promise<void>;
+  channelDeleted?(name: string, sha256s: string[]): Promise<void>;
+}
+
+export class ChannelService {
+  constructor(
+    private readonly store: MetadataStore,
+    private readonly access: AccessControl,
+    private readonly clock: Clock,
+    private readonly events: ChannelEvents = {},
+  ) {}
+
+  async create(principal: Principal, input: { name?: unknown; private?: unknown }): Promise<Channel> {
+    this.access.requireAdmin(principal);
+    const name = validateChannelName(input.name);
+    if (input.private !== undefined && typeof input.private !== 'boolean') {
+      throw unprocessable('invalid_field', '"private" must be true or false');
+    }
+    const channel: Channel = {
+      name,
+      private: input.private === true,
+      requireAttestations: false,
+      createdAt: this.clock.now().toISOString(),
+    };
+    if (!(await this.store.channels.create(channel))) {
+      throw conflict('channel_exists', `a channel named ${name} exists already`);
+    }
+    await this.events.channelCreated?.(channel);
+    return channel;
+  }
+
+  /** The channels this caller may see; private ones only with access. */
+  async list(principal: Principal): Promise<Channel[]> {
+    const all = await this.store.channels.list();
+    return all.filter((c) => this.access.allows(principal, c, 'read'));
+  }
+
+  async get(principal: Principal, name: string): Promise<Channel> {
+    return this.access.require(principal, name, 'read');
+  }
+
+  async update(
+    principal: Principal,
+    name: string,
+    changes: { private?: unknown; require_attestations?: unknown },
+  ): Promise<Channel> {
+    await this.access.require(principal, name, 'admin');
+    for (const [field, value] of Object.entries(changes)) {
+      if (value !== undefined && typeof value !== 'boolean') {
+        throw unprocessable('invalid_field', `${JSON.stringify(field)} must be true or false`);
+      }
+    }
+    const updated = await this.store.channels.update(name, {
+      private: changes.private as boolean | undefined,
+      requireAttestations: changes.require_attestations as boolean | undefined,
+    });
+    if (!updated) throw notFound('channel_not_found', `no channel named ${JSON.stringify(name)}`);
+    return updated;
+  }
+
+  async delete(principal: Principal, name: string): Promise<void> {
+    this.access.requireAdmin(principal);
+    const sha256s = await this.store.transaction((tx) => tx.channels.delete(name));
+    if (sha256s === null) throw notFound('channel_not_found', `no channel named ${JSON.stringify(name)}`);
+    await this.events.channelDeleted?.(name, sha256s);
+  }
+}

@@ -1,0 +1,144 @@
+import type { Readable } from 'node:stream';
+import { parsePackageFilename } from '../conda/filename.ts';
+import { readPackageMetadata } from '../conda/package-reader.ts';
+import { checkPackageIdentity, toPackageRecord } from '../conda/record.ts';
+import type { PackageFilename } from '../conda/types.ts';
+import { conflict, invalid, unprocessable } from '../errors.ts';
+import type { AccessControl, Principal } from './access.ts';
+import type { Channel, StoredPackage } from './model.ts';
+import { packageBlobKey, type BlobStore, type Clock, type MetadataStore, type Spool } from './ports.ts';
+import { receiveToSpool, type SpooledFile } from './receive.ts';
+import type { RepodataPublisher } from './repodata-publisher.ts';
+
+export interface UploadTarget {
+  channel: Channel;
+  principal: Principal;
+  force: boolean;
+}
+
+export interface UploadFacts {
+  /** from `X-File-Name` or the multipart part's filename */
+  filename: string | undefined;
+  /** from `X-File-SHA256`, if the client sent one */
+  declaredSha256?: string | undefined;
+  /**
+   * from `?subdir=` on the upload URL: index.json's subdir must equal it, and it places packages whose
+   * index.json names none (rattler-build's protocol has no subdir, so it is optional)
+   */
+  subdir?: string | undefined;
+}
+
+export interface IngestLimits {
+  maxPackageBytes: number;
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/**
+ * The one path every upload takes (docs/architecture.md, "The ingest flow"): authorise, spool while
+ * hashing, inspect the package, make the blob durable, then commit the record in one transaction.
+ * Nothing is stored for a refused upload; the commit is the acknowledgement.
+ */
+export class Ingest {
+  constructor(
+    private readonly deps: {
+      store: MetadataStore;
+      blobs: BlobStore;
+      access: AccessControl;
+      spool: Spool;
+      clock: Clock;
+      repodata: RepodataPublisher;
+      limits: IngestLimits;
+    },
+  ) {}
+
+  /** Step 0, before any byte is read: the caller may upload to this channel. */
+  async authorize(principal: Principal, channelName: string, force: boolean): Promise<UploadTarget> {
+    const channel = await this.deps.access.require(principal, channelName, 'upload');
+    return { channel, principal, force };
+  }
+
+  /** Parses the filename before the body is read, so a bad name is refused without spooling. */
+  checkFilename(filename: string | undefined): PackageFilename {
+    if (filename === undefined || filename === '') {
+      throw invalid('missing_filename', 'name the file: send X-File-Name (or a filename on the multipart "file" part)');
+    }
+    return parsePackageFilename(filename);
+  }
+
+  receive(body: Readable): Promise<SpooledFile> {
+    return receiveToSpool(body, this.deps.spool, this.deps.limits.maxPackageBytes);
+  }
+
+  /** Everything after the bytes are on local disk. Always consumes (or discards) the spool file. */
+  async accept(target: UploadTarget, facts: UploadFacts, spooled: SpooledFile): Promise<StoredPackage> {
+    try {
+      return await this.acceptSpooled(target, facts, spooled);
+    } finally {
+      await spooled.discard();
+    }
+  }
+
+  private async acceptSpooled(target: UploadTarget, facts: UploadFacts, spooled: SpooledFile): Promise<StoredPackage> {
+    const parsed = this.checkFilename(facts.filename);
+    if (facts.declaredSha256 !== undefined) {
+      const declared = facts.declaredSha256.toLowerCase();
+      if (!SHA256_HEX.test(declared)) {
+        throw invalid('invalid_sha256_header', 'X-File-SHA256 must be 64 hexadecimal characters');
+      }
+      if (declared !== spooled.sha256) {
+        throw unprocessable(
+          'sha256_mismatch',
+          `X-File-SHA256 says ${declared} but the received bytes hash to ${spooled.sha256}; the upload was altered or truncated`,
+        );
+      }
+    }
+    const meta = await readPackageMetadata(spooled.path, parsed.format);
+    const subdir = checkPackageIdentity(parsed, meta.index, facts.subdir);
+    const record = toPackageRecord({ ...meta.index, subdir }, spooled);
+    const { store, blobs, clock } = this.deps;
+    const { channel, principal, force } = target;
+
+    // cheap early refusal; the insert below still decides races
+    if (!force && (await store.packages.get(channel.name, subdir, parsed.filename))) {
+      throw fileExists(channel.name, subdir, parsed.filename);
+    }
+    // durable before the commit, so no reader can ever see a record without its blob
+    await blobs.putFile(packageBlobKey(spooled.sha256), spooled.path);
+    const pkg: StoredPackage = {
+      channel: channel.name,
+      subdir,
+      filename: parsed.filename,
+      sha256: spooled.sha256,
+      md5: spooled.md5,
+      size: spooled.size,
+      record,
+      about: meta.about ?? null,
+      uploadedAt: clock.now().toISOString(),
+      uploadedBy: principalLabel(principal),
+      attestationsSha256: null,
+    };
+    const outcome = await store.transaction((tx) => tx.packages.insert(pkg, { replace: force }));
+    if (outcome === 'exists') throw fileExists(channel.name, subdir, parsed.filename);
+    await this.deps.repodata.refresh(channel.name, subdir);
+    return pkg;
+  }
+}
+
+function fileExists(channel: string, subdir: string, filename: string) {
+  return conflict(
+    'file_exists',
+    `${channel}/${subdir}/${filename} exists already; upload with force=true to replace it, or skip it`,
+  );
+}
+
+export function principalLabel(principal: Principal): string {
+  switch (principal.kind) {
+    case 'admin':
+      return 'admin';
+    case 'key':
+      return `key:${principal.key.id}`;
+    case 'anonymous':
+      return 'anonymous';
+  }
+}

@@ -1,0 +1,84 @@
+import { subdirFiles, type ChannelFile } from '../repodata/channel-files.ts';
+import type { PackageRecord } from '../conda/types.ts';
+import { channelFileKey, type BlobStore, type MetadataStore } from './ports.ts';
+
+/**
+ * Keeps each subdir's served repodata files in step with the database. Refreshes of one subdir are
+ * coalesced: while one runs, every caller that arrives waits for the single next run, which reads the
+ * database after they committed; so a caller's own package is in the files when its promise resolves,
+ * and 50 concurrent uploads cost a handful of rebuilds, not 50.
+ */
+export class RepodataPublisher {
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly queued = new Map<string, Promise<void>>();
+  private readonly emptyCache = new Map<string, Map<string, ChannelFile>>();
+
+  constructor(
+    private readonly store: MetadataStore,
+    private readonly blobs: BlobStore,
+  ) {}
+
+  refresh(channel: string, subdir: string): Promise<void> {
+    const key = `${channel}/${subdir}`;
+    const queued = this.queued.get(key);
+    if (queued) return queued;
+    const running = this.running.get(key);
+    const next = (running ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => {
+        this.queued.delete(key);
+        const run = this.rebuild(channel, subdir).finally(() => {
+          if (this.running.get(key) === run) this.running.delete(key);
+        });
+        this.running.set(key, run);
+        return run;
+      });
+    this.queued.set(key, next);
+    return next;
+  }
+
+  private async rebuild(channel: string, subdir: string): Promise<void> {
+    const [stored, removed] = await Promise.all([
+      this.store.packages.list(channel, subdir),
+      this.store.packages.removed(channel, subdir),
+    ]);
+    const packages = new Map<string, PackageRecord>();
+    const packagesConda = new Map<string, PackageRecord>();
+    for (const pkg of stored) (pkg.filename.endsWith('.conda') ? packagesConda : packages).set(pkg.filename, pkg.record);
+    const files = this.build(subdir, packages, packagesConda, removed);
+    // immutable shards first, then the index that names them, then the full files: a reader that
+    // follows an index always finds what it names
+    const order = (f: ChannelFile) => (f.path.startsWith('shards/') ? 0 : f.path.startsWith('repodata_shards') ? 1 : 2);
+    for (const file of [...files].sort((a, b) => order(a) - order(b))) {
+      await this.blobs.putBytes(channelFileKey(channel, subdir, file.path), file.bytes);
+    }
+  }
+
+  /** The subdir's files with paths relative to the subdir (`repodata.json`, `shards/<hex>.msgpack.zst`). */
+  private build(
+    subdir: string,
+    packages: Map<string, PackageRecord>,
+    packagesConda: Map<string, PackageRecord>,
+    removed: string[],
+  ): ChannelFile[] {
+    return subdirFiles({ subdir, packages, packagesConda, removed, createdAt: new Date() }).map((f) => ({
+      ...f,
+      path: f.path.slice(subdir.length + 1),
+    }));
+  }
+
+  /** What a subdir serves before anything was published to it: valid empty repodata. */
+  emptyFile(subdir: string, path: string): ChannelFile | undefined {
+    let files = this.emptyCache.get(subdir);
+    if (!files) {
+      files = new Map(this.build(subdir, new Map(), new Map(), []).map((f) => [f.path, f]));
+      this.emptyCache.set(subdir, files);
+    }
+    return files.get(path);
+  }
+
+  /** Removes a deleted channel's generated files. */
+  async forget(channel: string): Promise<void> {
+    for await (const key of this.blobs.list(`channels/${channel}/`)) await this.blobs.delete(key);
+  }
+}

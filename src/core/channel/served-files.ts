@@ -1,0 +1,102 @@
+import { createHash } from 'node:crypto';
+import { isKnownSubdir } from '../conda/platforms.ts';
+import { notFound } from '../errors.ts';
+import type { AccessControl, Principal } from './access.ts';
+import { channelFileKey, packageBlobKey, type MetadataStore } from './ports.ts';
+import type { RepodataPublisher } from './repodata-publisher.ts';
+
+/** What a channel URL answers with: stored bytes by key, or bytes made on the spot. */
+export type ServedFile =
+  | {
+      source: 'blob';
+      key: string;
+      contentType: string;
+      cacheControl: string;
+      etag?: string;
+      /** served when the key holds nothing yet (a subdir nobody published to) */
+      fallback?: GeneratedFile;
+    }
+  | GeneratedFile;
+
+export interface GeneratedFile {
+  source: 'bytes';
+  bytes: Uint8Array;
+  contentType: string;
+  cacheControl: string;
+  etag: string;
+}
+
+/** Generated per subdir by the repodata publisher. */
+const REPODATA_FILES: Record<string, string> = {
+  'repodata.json': 'application/json',
+  'repodata.json.zst': 'application/zstd',
+  'current_repodata.json': 'application/json',
+  'current_repodata.json.zst': 'application/zstd',
+  'repodata_shards.msgpack.zst': 'application/zstd',
+};
+
+// Clients revalidate repodata with If-None-Match; a short max-age keeps a fresh upload visible quickly.
+const REPODATA_CACHE = 'public, max-age=30';
+const SHARD_INDEX_CACHE = 'public, max-age=30';
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+// Package files never change under one name unless force-replaced, so clients may cache for a while.
+const PACKAGE_CACHE = 'public, max-age=3600';
+const NOTICES = new TextEncoder().encode('{"notices":[]}\n');
+
+/** Resolves conda client URLs (`/NAME/SUBDIR/FILE`, `/NAME/notices.json`) to what is served. */
+export class ServedFiles {
+  constructor(
+    private readonly store: MetadataStore,
+    private readonly access: AccessControl,
+    private readonly repodata: RepodataPublisher,
+  ) {}
+
+  async resolve(principal: Principal, channelName: string, subdir: string, file: string): Promise<ServedFile> {
+    const channel = await this.access.require(principal, channelName, 'read');
+    const privacy = channel.private ? 'private' : 'public';
+    const cache = (policy: string) => (channel.private ? policy.replace('public', privacy) : policy);
+    if (!isKnownSubdir(subdir)) throw notFound('subdir_not_found', `${subdir} is not a platform subdir conda knows`);
+
+    const repodataType = REPODATA_FILES[file];
+    if (repodataType !== undefined || file.startsWith('shards/')) {
+      const key = channelFileKey(channel.name, subdir, file);
+      const isShard = file.startsWith('shards/');
+      const cacheControl = cache(isShard ? IMMUTABLE : file.startsWith('repodata_shards') ? SHARD_INDEX_CACHE : REPODATA_CACHE);
+      const contentType = repodataType ?? 'application/zstd';
+      const empty = this.repodata.emptyFile(subdir, file);
+      const fallback: GeneratedFile | undefined = empty && {
+        source: 'bytes',
+        bytes: empty.bytes,
+        contentType,
+        cacheControl,
+        etag: strongEtag(empty.bytes),
+      };
+      return { source: 'blob', key, contentType, cacheControl, fallback };
+    }
+
+    const pkg = await this.store.packages.get(channel.name, subdir, file);
+    if (!pkg) throw notFound('file_not_found', `${channel.name}/${subdir}/${file} does not exist`);
+    return {
+      source: 'blob',
+      key: packageBlobKey(pkg.sha256),
+      contentType: file.endsWith('.conda') ? 'application/octet-stream' : 'application/x-tar',
+      cacheControl: cache(PACKAGE_CACHE),
+      etag: `"${pkg.sha256}"`,
+    };
+  }
+
+  async notices(principal: Principal, channelName: string): Promise<ServedFile> {
+    const channel = await this.access.require(principal, channelName, 'read');
+    return {
+      source: 'bytes',
+      bytes: NOTICES,
+      contentType: 'application/json',
+      cacheControl: channel.private ? 'private, max-age=3600' : 'public, max-age=3600',
+      etag: strongEtag(NOTICES),
+    };
+  }
+}
+
+function strongEtag(bytes: Uint8Array): string {
+  return `"${createHash('sha256').update(bytes).digest('hex').slice(0, 32)}"`;
+}
