@@ -36,9 +36,19 @@ export async function receiveToSpool(body: Readable, spool: Spool, maxBytes: num
     },
   });
   const discard = () => rm(path, { force: true });
+  const aborted = new Promise<never>((_, reject) => {
+    body.once('error', (e) => reject(e));
+    body.once('aborted', () => reject(new Error('the client aborted the request')));
+  });
+  aborted.catch(() => undefined);
   try {
-    await pipeline(body, meter, createWriteStream(path, { highWaterMark: 1024 * 1024 }));
+    // The body is piped, not handed to pipeline(): a refusal (too large) must not destroy the
+    // request, or the client, still sending, never reads the 413. The rest is read and dropped.
+    body.pipe(meter);
+    await Promise.race([pipeline(meter, createWriteStream(path, { highWaterMark: 1024 * 1024 })), aborted]);
   } catch (e) {
+    body.unpipe(meter);
+    if (!body.destroyed) body.resume();
     await discard();
     if (e instanceof ProvenaError) throw e;
     throw invalid('upload_interrupted', `the upload ended before its body was complete (${(e as Error).message}); send it again`);
