@@ -8,6 +8,12 @@ import { notFound } from '../../core/errors.ts';
  * single `Range` → 206 (conda-package-streaming reads a .conda's tail with `bytes=-10240`), HEAD.
  */
 export async function sendServedFile(req: FastifyRequest, reply: FastifyReply, served: ServedFile, blobs: BlobStore) {
+  // a known validator answers a revalidation without touching storage (conda's common request)
+  if (served.etag !== undefined && etagMatches(req.headers['if-none-match'], served.etag)) {
+    reply.header('etag', served.etag);
+    reply.header('cache-control', served.cacheControl);
+    return reply.code(304).send();
+  }
   let file = served;
   let handle = null;
   if (file.source === 'blob') {

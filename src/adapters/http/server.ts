@@ -18,7 +18,6 @@ export function buildHttpServer(services: AppServices, opts: HttpOptions): Fasti
     bodyLimit: 1024 * 1024,
     // conda filenames and channel names are plain; keep decoded params as they are
     routerOptions: { maxParamLength: 512 },
-    disableRequestLogging: false,
   });
 
   app.setErrorHandler((err, req, reply) => {

@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { forbidden, notFound, unauthenticated } from '../errors.ts';
 import type { ApiKey, Channel, KeyScope } from './model.ts';
 import { KEY_SCOPES } from './model.ts';
+import { ChannelCache } from './channel-cache.ts';
 import type { Clock, MetadataStore } from './ports.ts';
 
 /** Who is asking. Anonymous callers may read public channels and nothing else. */
@@ -23,6 +24,7 @@ export function hashSecret(secret: string): string {
 
 export class AccessControl {
   private readonly adminTokenHash: Buffer;
+  readonly channels: ChannelCache;
 
   constructor(
     private readonly store: MetadataStore,
@@ -30,6 +32,7 @@ export class AccessControl {
     private readonly clock: Clock,
   ) {
     this.adminTokenHash = createHash('sha256').update(adminToken).digest();
+    this.channels = new ChannelCache(store.channels);
   }
 
   /** Resolves a bearer token. Unknown, expired and revoked tokens are refused, never downgraded to anonymous. */
@@ -64,7 +67,7 @@ export class AccessControl {
    * missing one (404), so its existence is not revealed.
    */
   async require(principal: Principal, channelName: string, need: KeyScope): Promise<Channel> {
-    const channel = await this.store.channels.get(channelName);
+    const channel = await this.channels.get(channelName);
     if (!channel || !this.allows(principal, channel, 'read')) {
       throw notFound('channel_not_found', `no channel named ${JSON.stringify(channelName)}`);
     }

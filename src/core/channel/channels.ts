@@ -49,9 +49,9 @@ export class ChannelService {
       requireAttestations: false,
       createdAt: this.clock.now().toISOString(),
     };
-    if (!(await this.store.channels.create(channel))) {
-      throw conflict('channel_exists', `a channel named ${name} exists already`);
-    }
+    const created = await this.store.channels.create(channel);
+    this.access.channels.invalidate(name); // after the write, so no read re-caches the old state
+    if (!created) throw conflict('channel_exists', `a channel named ${name} exists already`);
     await this.events.channelCreated?.(channel);
     return channel;
   }
@@ -81,6 +81,7 @@ export class ChannelService {
       private: changes.private as boolean | undefined,
       requireAttestations: changes.require_attestations as boolean | undefined,
     });
+    this.access.channels.invalidate(name);
     if (!updated) throw notFound('channel_not_found', `no channel named ${JSON.stringify(name)}`);
     return updated;
   }
@@ -88,6 +89,7 @@ export class ChannelService {
   async delete(principal: Principal, name: string): Promise<void> {
     this.access.requireAdmin(principal);
     const sha256s = await this.store.transaction((tx) => tx.channels.delete(name));
+    this.access.channels.invalidate(name);
     if (sha256s === null) throw notFound('channel_not_found', `no channel named ${JSON.stringify(name)}`);
     await this.events.channelDeleted?.(name, sha256s);
   }

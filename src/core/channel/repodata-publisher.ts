@@ -1,6 +1,23 @@
+import { createHash } from 'node:crypto';
 import { subdirFiles, type ChannelFile } from '../repodata/channel-files.ts';
 import type { PackageRecord } from '../conda/types.ts';
 import { channelFileKey, type BlobStore, type MetadataStore } from './ports.ts';
+
+/** What this process last wrote under a key: a content ETag, and the bytes when they are small. */
+export interface PublishedFile {
+  etag: string;
+  size: number;
+  lastModified: Date;
+  bytes: Buffer | null;
+}
+
+/** Generated files up to this size are answered from memory; the total is bounded too. */
+const MEMORY_FILE_LIMIT = 1024 * 1024;
+const MEMORY_TOTAL_LIMIT = 64 * 1024 * 1024;
+
+export function contentEtag(bytes: Uint8Array): string {
+  return `"${createHash('sha256').update(bytes).digest('hex').slice(0, 32)}"`;
+}
 
 /**
  * Keeps each subdir's served repodata files in step with the database. Refreshes of one subdir are
@@ -12,6 +29,8 @@ export class RepodataPublisher {
   private readonly running = new Map<string, Promise<void>>();
   private readonly queued = new Map<string, Promise<void>>();
   private readonly emptyCache = new Map<string, Map<string, ChannelFile>>();
+  private readonly published = new Map<string, PublishedFile>();
+  private publishedBytes = 0;
 
   constructor(
     private readonly store: MetadataStore,
@@ -50,8 +69,25 @@ export class RepodataPublisher {
     // follows an index always finds what it names
     const order = (f: ChannelFile) => (f.path.startsWith('shards/') ? 0 : f.path.startsWith('repodata_shards') ? 1 : 2);
     for (const file of [...files].sort((a, b) => order(a) - order(b))) {
-      await this.blobs.putBytes(channelFileKey(channel, subdir, file.path), file.bytes);
+      const key = channelFileKey(channel, subdir, file.path);
+      await this.blobs.putBytes(key, file.bytes);
+      // remembered after the swap: a reader may briefly get new bytes with the old ETag (harmless:
+      // it revalidates), never old bytes with the new one
+      if (!file.path.startsWith('shards/')) this.remember(key, file.bytes);
     }
+  }
+
+  /** The file this process last published under `key`, if it did. */
+  publishedFile(key: string): PublishedFile | undefined {
+    return this.published.get(key);
+  }
+
+  private remember(key: string, bytes: Buffer): void {
+    const old = this.published.get(key);
+    if (old?.bytes) this.publishedBytes -= old.bytes.length;
+    const keep = bytes.length <= MEMORY_FILE_LIMIT && this.publishedBytes + bytes.length <= MEMORY_TOTAL_LIMIT;
+    if (keep) this.publishedBytes += bytes.length;
+    this.published.set(key, { etag: contentEtag(bytes), size: bytes.length, lastModified: new Date(), bytes: keep ? bytes : null });
   }
 
   /** The subdir's files with paths relative to the subdir (`repodata.json`, `shards/<hex>.msgpack.zst`). */
@@ -79,6 +115,11 @@ export class RepodataPublisher {
 
   /** Removes a deleted channel's generated files. */
   async forget(channel: string): Promise<void> {
+    for (const [key, file] of this.published) {
+      if (!key.startsWith(`channels/${channel}/`)) continue;
+      if (file.bytes) this.publishedBytes -= file.bytes.length;
+      this.published.delete(key);
+    }
     for await (const key of this.blobs.list(`channels/${channel}/`)) await this.blobs.delete(key);
   }
 }

@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import { isKnownSubdir } from '../conda/platforms.ts';
 import { notFound } from '../errors.ts';
 import type { AccessControl, Principal } from './access.ts';
 import { channelFileKey, packageBlobKey, type MetadataStore } from './ports.ts';
-import type { RepodataPublisher } from './repodata-publisher.ts';
+import { contentEtag, type RepodataPublisher } from './repodata-publisher.ts';
 
 /** What a channel URL answers with: stored bytes by key, or bytes made on the spot. */
 export type ServedFile =
@@ -63,15 +62,17 @@ export class ServedFiles {
       const isShard = file.startsWith('shards/');
       const cacheControl = cache(isShard ? IMMUTABLE : file.startsWith('repodata_shards') ? SHARD_INDEX_CACHE : REPODATA_CACHE);
       const contentType = repodataType ?? 'application/zstd';
+      const published = this.repodata.publishedFile(key);
+      if (published?.bytes) return { source: 'bytes', bytes: published.bytes, contentType, cacheControl, etag: published.etag };
       const empty = this.repodata.emptyFile(subdir, file);
       const fallback: GeneratedFile | undefined = empty && {
         source: 'bytes',
         bytes: empty.bytes,
         contentType,
         cacheControl,
-        etag: strongEtag(empty.bytes),
+        etag: contentEtag(empty.bytes),
       };
-      return { source: 'blob', key, contentType, cacheControl, fallback };
+      return { source: 'blob', key, contentType, cacheControl, fallback, etag: published?.etag };
     }
 
     const pkg = await this.store.packages.get(channel.name, subdir, file);
@@ -92,11 +93,7 @@ export class ServedFiles {
       bytes: NOTICES,
       contentType: 'application/json',
       cacheControl: channel.private ? 'private, max-age=3600' : 'public, max-age=3600',
-      etag: strongEtag(NOTICES),
+      etag: contentEtag(NOTICES),
     };
   }
-}
-
-function strongEtag(bytes: Uint8Array): string {
-  return `"${createHash('sha256').update(bytes).digest('hex').slice(0, 32)}"`;
 }
