@@ -1,5 +1,5 @@
 /**
- * Runs a Provena server for the bench: spawn from a temp data dir, wait for its "listening on"
+ * Runs a Provena server for the bench (request logging off, like nginx's access_log off): spawn from a temp data dir, wait for its "listening on"
  * line, then talk to the admin API and upload packages over loopback.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -49,7 +49,7 @@ export async function startProvena(workDir: string): Promise<ProvenaServer> {
   const log = createWriteStream(logPath);
   const child: ChildProcess = spawn(
     process.execPath,
-    [PROVENA_BIN, 'serve', '--data', dataDir, '--host', LOOPBACK, '--port', String(port), '--admin-token', adminToken],
+    [PROVENA_BIN, 'serve', '--data', dataDir, '--host', LOOPBACK, '--port', String(port), '--admin-token', adminToken, '--log-level', 'warn'],
     { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'production' } },
   );
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
