@@ -11,7 +11,8 @@ export interface PackageRecord {
   version: string;
   build: string;
   build_number: number;
-  depends: string[];
+  /** absent when index.json has none: conda-index copies index.json as is, clients read it as [] */
+  depends?: string[];
   subdir?: string;
   md5: string;
   sha256: string;
