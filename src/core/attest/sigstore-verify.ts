@@ -1,0 +1,209 @@
+import type { TransparencyLogEntry } from '@sigstore/bundle';
+import { ASN1Obj, crypto, dsse, type X509Certificate } from '@sigstore/core';
+import { toSignedEntity, VerificationError, Verifier, type SignedEntity } from '@sigstore/verify';
+import { isProvenaError, ProvenaError, unprocessable } from '../errors.ts';
+import type { ParsedBundle } from './bundle.ts';
+import { extractSignerIdentity, type SignerIdentity } from './signer-identity.ts';
+import { checkTimestampCertificates } from './timestamp-token.ts';
+import { checkTlogEntryBinding } from './tlog-binding.ts';
+import type { SigstoreTrustRoot } from './trust-root.ts';
+import { toProvenaError } from './verify-errors.ts';
+
+export interface TlogRecord {
+  logIndex: string;
+  /** seconds since the epoch as the log's signed entry timestamp states it; null for Rekor v2 entries */
+  integratedTime: string | null;
+  /** base64 log id */
+  logId: string;
+}
+
+export interface VerifiedTimestamp {
+  source: 'timestamp-authority' | 'transparency-log';
+  time: string;
+}
+
+export interface VerifiedBundle {
+  signer: SignerIdentity;
+  tlog: TlogRecord | null;
+  timestamps: VerifiedTimestamp[];
+  /** name of the trusted root it verified against */
+  trustRoot: string;
+  payloadType: string;
+  payload: Buffer;
+}
+
+/**
+ * Cryptographic verification of a parsed bundle: the certificate chains to a trusted Fulcio CA at every
+ * verified signing time (with its SCT), each transparency-log entry is included (SET or inclusion proof with
+ * a signed checkpoint) and logs exactly this signature, certificate and content, RFC 3161 timestamps are
+ * signed by a trusted authority, and the DSSE signature verifies. Identity is NOT checked here.
+ */
+export function verifyBundle(parsed: ParsedBundle, roots: readonly SigstoreTrustRoot[]): VerifiedBundle {
+  try {
+    return verifyAgainstRoots(parsed, roots);
+  } catch (e) {
+    // Hostile input must end in a refusal, never in a crash of the upload.
+    if (isProvenaError(e)) throw e;
+    throw unprocessable('attestation_unverifiable', `bundle could not be verified: ${(e as Error)?.message ?? String(e)}`);
+  }
+}
+
+function verifyAgainstRoots(parsed: ParsedBundle, roots: readonly SigstoreTrustRoot[]): VerifiedBundle {
+  if (roots.length === 0) throw new ProvenaError('trusted_root_missing', 'internal', 'no Sigstore trusted root is configured');
+  const { certificate: leaf } = parsed;
+  // Roots whose Fulcio issued this leaf; the others cannot verify it, and saying so is the clearest error.
+  const candidates = roots.filter((r) => issuedBy(leaf, r));
+  if (candidates.length === 0) {
+    throw unprocessable(
+      'untrusted_certificate',
+      `signing certificate (issuer ${issuerName(leaf)}) was not issued by a Fulcio CA of the trusted root(s) ${roots.map((r) => r.name).join(', ')}`,
+      { field: 'verificationMaterial.certificate' },
+    );
+  }
+  const envelope = parsed.bundle.content.dsseEnvelope;
+  const pae = dsse.preAuthEncoding(envelope.payloadType, envelope.payload);
+  // Checked first so that a changed payload or signature is reported as such, not as a log mismatch.
+  if (!crypto.verify(pae, crypto.createPublicKey(leaf.publicKey), envelope.signatures[0]!.sig)) {
+    throw unprocessable('signature_invalid', 'dsseEnvelope.signatures[0].sig: does not verify over the payload with the certificate key', {
+      field: 'dsseEnvelope.signatures[0].sig',
+    });
+  }
+  let firstError: unknown;
+  for (const root of candidates) {
+    try {
+      return verifyWithRoot(parsed, root, pae);
+    } catch (e) {
+      firstError ??= e;
+    }
+  }
+  throw firstError;
+}
+
+function verifyWithRoot(parsed: ParsedBundle, root: SigstoreTrustRoot, pae: Buffer): VerifiedBundle {
+  const { bundle, certificate: leaf } = parsed;
+  const entity = toSignedEntity(bundle);
+  const ctx = { leaf, signingTimes: claimedTimes(parsed), timestampCount: entity.timestamps.length, root: root.name };
+  // parseAttestation asserted the bundle, so every entry has its logId and kindVersion.
+  const entries: TransparencyLogEntry[] = bundle.verificationMaterial.tlogEntries;
+  const passes = entries.length > 0 ? entries.map((e) => forEntry(entity, e, pae)) : [forEntry(entity, undefined, pae)];
+  try {
+    for (const p of passes) new Verifier(root.material).verify(p);
+  } catch (e) {
+    throw toProvenaError(isCertificateError(e) ? (firstUnprovenTime(passes, root, leaf) ?? e) : e, ctx);
+  }
+  entries.forEach((entry, i) => checkTlogEntryBinding(entry, parsed.certificateDer, root.material, `tlogEntries[${i}]`));
+  parsed.timestamps.forEach((ts, i) => checkTimestampCertificates(ts, root.material, `rfc3161Timestamps[${i}]`));
+  checkChainCopies(parsed, root);
+  const first = entries[0];
+  return {
+    signer: extractSignerIdentity(leaf),
+    tlog: first
+      ? {
+          logIndex: first.logIndex,
+          integratedTime: first.inclusionPromise ? first.integratedTime : null,
+          logId: first.logId.keyId.toString('base64'),
+        }
+      : null,
+    timestamps: timestampsOf(parsed),
+    trustRoot: root.name,
+    payloadType: bundle.content.dsseEnvelope.payloadType,
+    payload: bundle.content.dsseEnvelope.payload,
+  };
+}
+
+/**
+ * @sigstore/verify checks the certificate chain at the log's integratedTime before it checks the log's
+ * signature over that time, so a certificate failure may come from a forged time. Verifying again with the
+ * leaf key taken as given checks timestamps, log entries and signature alone: the error it finds (if any)
+ * is the real one; if none, every signing time is proven and the certificate failure stands.
+ */
+function firstUnprovenTime(passes: SignedEntity[], root: SigstoreTrustRoot, leaf: X509Certificate): unknown {
+  const leafKey = crypto.createPublicKey(leaf.publicKey);
+  const keyGiven = new Verifier({ ...root.material, publicKey: () => ({ publicKey: leafKey, validFor: () => true }) });
+  try {
+    for (const p of passes) keyGiven.verify({ ...p, key: { $case: 'public-key', hint: '' } });
+    return undefined;
+  } catch (e) {
+    return e;
+  }
+}
+
+function isCertificateError(e: unknown): boolean {
+  return e instanceof VerificationError && e.code === 'CERTIFICATE_ERROR';
+}
+
+/**
+ * A `dsse` entry logs sha256(payload); a `hashedrekord` entry over a DSSE envelope (what some Rekor v2
+ * clients write) logs sha256 of the pre-authentication encoding, which is what the signature covers.
+ * @sigstore/verify only knows the first, so the digest it is given follows the entry's kind.
+ */
+function forEntry(entity: SignedEntity, entry: TransparencyLogEntry | undefined, pae: Buffer): SignedEntity {
+  if (entry === undefined) return { ...entity, tlogEntries: [] };
+  if (entry.kindVersion.kind !== 'hashedrekord') return { ...entity, tlogEntries: [entry] };
+  const paeDigest = crypto.digest('sha256', pae);
+  const signature = entity.signature;
+  return {
+    ...entity,
+    tlogEntries: [entry],
+    signature: {
+      signature: signature.signature,
+      compareSignature: (s) => signature.compareSignature(s),
+      compareDigest: (d) => crypto.bufferEqual(d, paeDigest),
+      verifySignature: (k) => signature.verifySignature(k),
+    },
+  };
+}
+
+/** Further certificates of a v0.1/v0.2 chain are not used by verification; they must be the root's own. */
+function checkChainCopies(parsed: ParsedBundle, root: SigstoreTrustRoot): void {
+  if (parsed.chainDer.length === 0) return;
+  const trusted = root.material.certificateAuthorities.flatMap((ca) => ca.certChain.map((c) => c.root.toDER()));
+  parsed.chainDer.forEach((der, i) => {
+    if (!trusted.some((t) => t.equals(der))) {
+      throw unprocessable('untrusted_certificate', `x509CertificateChain.certificates[${i + 1}]: expected a certificate of trusted root ${root.name}, got another certificate`);
+    }
+  });
+}
+
+function issuedBy(leaf: X509Certificate, root: SigstoreTrustRoot): boolean {
+  try {
+    const authorityKey = leaf.extAuthorityKeyID?.keyIdentifier;
+    return root.material.certificateAuthorities.some((ca) =>
+      ca.certChain.some((c) => {
+        // Key identifiers first: instances share issuer names (staging and public-good both say sigstore-intermediate).
+        const subjectKey = c.extSubjectKeyID?.keyIdentifier;
+        if (authorityKey && subjectKey && !authorityKey.equals(subjectKey)) return false;
+        return c.subject.equals(leaf.issuer) && leaf.verify(c);
+      }),
+    );
+  } catch {
+    // A certificate whose fields cannot even be read was not issued by anyone trusted.
+    return false;
+  }
+}
+
+/** The signing times the bundle states: RFC 3161 times, and integratedTime where a SET signs it. */
+function claimedTimes(parsed: ParsedBundle): Date[] {
+  const times = parsed.timestamps.map((t) => t.signingTime);
+  for (const e of parsed.bundle.verificationMaterial.tlogEntries) {
+    if (e.inclusionPromise && e.integratedTime !== '0') times.push(new Date(Number(e.integratedTime) * 1000));
+  }
+  // An absurd integratedTime is not a date; its SET check reports it.
+  return times.filter((t) => Number.isFinite(t.getTime()));
+}
+
+/** Called once verification succeeded, so every time listed is proven. */
+function timestampsOf(parsed: ParsedBundle): VerifiedTimestamp[] {
+  const tsa = parsed.timestamps.length;
+  return claimedTimes(parsed).map((t, i) => ({ source: i < tsa ? 'timestamp-authority' : 'transparency-log', time: t.toISOString() }));
+}
+
+/** The issuer DN's attribute values (`sigstore.dev, sigstore-intermediate`): enough to name a Sigstore instance. */
+function issuerName(cert: X509Certificate): string {
+  try {
+    const rdns = ASN1Obj.parseBuffer(Buffer.from(cert.issuer)).subs;
+    return rdns.map((rdn) => rdn.subs[0]?.subs[1]?.value.toString('utf8') ?? '?').join(', ');
+  } catch {
+    return cert.issuer.toString('hex');
+  }
+}
