@@ -22,9 +22,13 @@ import type { Section } from './lib/section.ts';
 import { conditionalSection } from './sections/conditional.ts';
 import { downloadSection } from './sections/download.ts';
 import { ingestSection } from './sections/ingest.ts';
+import { webSection } from './sections/web.ts';
+import { tlogSection } from './sections/tlog.ts';
+import { tlogUploadSection } from './sections/tlog-upload.ts';
+import { attestSection } from './sections/attest.ts';
 
 /** In print order. Later issues append their sections here. */
-const SECTIONS: Section[] = [downloadSection, conditionalSection, ingestSection];
+const SECTIONS: Section[] = [downloadSection, conditionalSection, ingestSection, tlogSection, tlogUploadSection, attestSection, webSection];
 
 /** The whole bench stops by itself after this, whatever happens. */
 const HARD_LIMIT_MS = 10 * 60_000;

@@ -10,6 +10,13 @@ import type { BlobStore, Clock, MetadataStore, Spool } from './core/channel/port
 import { RepodataPublisher } from './core/channel/repodata-publisher.ts';
 import { ServedFiles } from './core/channel/served-files.ts';
 import { buildHttpServer, type HttpOptions } from './adapters/http/server.ts';
+import type { SignerKey } from './core/tlog/note-keys.ts';
+import { TransparencyLog } from './core/tlog/transparency-log.ts';
+import { AttestationGate } from './core/channel/attestation-gate.ts';
+import type { SigstoreTrustRoot } from './core/attest/trust-root.ts';
+import { PublisherService } from './core/publish/publishers.ts';
+import type { TrustedPublishingService } from './core/publish/trusted-publishing.ts';
+import { createTrustedPublishing, type TrustedPublishingConfig } from './adapters/oidc/trusted-publishing-setup.ts';
 
 export interface AppDeps {
   store: MetadataStore;
@@ -22,6 +29,12 @@ export interface AppDeps {
   maxPackageBytes: number;
   clock?: Clock;
   http?: HttpOptions;
+  /** the transparency log: its signing key, origin and batch interval */
+  log: { key: SignerKey; origin: string; batchMs?: number };
+  /** Sigstore trusted roots attestations must chain to (public-good, staging, private instances) */
+  trustRoots: readonly SigstoreTrustRoot[];
+  /** Trusted Publishing: OIDC issuers, audience, upload token lifetime (defaults: GitHub + gitlab.com, host name, 15 min) */
+  trustedPublishing?: TrustedPublishingConfig;
 }
 
 export interface AppServices {
@@ -35,6 +48,9 @@ export interface AppServices {
   repodata: RepodataPublisher;
   servedFiles: ServedFiles;
   publicUrl: string;
+  log: TransparencyLog;
+  publishers: PublisherService;
+  trustedPublishing: TrustedPublishingService;
 }
 
 export interface App {
@@ -48,16 +64,25 @@ export function createApp(deps: AppDeps): App {
   const spool: Spool = { path: () => path.join(deps.spoolDir, `upload-${randomBytes(12).toString('hex')}`) };
   const access = new AccessControl(deps.store, deps.adminToken, clock);
   const repodata = new RepodataPublisher(deps.store, deps.blobs);
+  const log = new TransparencyLog({
+    store: deps.store,
+    blobs: deps.blobs,
+    key: deps.log.key,
+    origin: deps.log.origin,
+    clock,
+    intervalMs: deps.log.batchMs,
+    onError: (err) => http.log.error({ err }, 'transparency log: checkpoint batch failed'),
+  });
   const services: AppServices = {
     store: deps.store,
     blobs: deps.blobs,
     access,
     repodata,
-    channels: new ChannelService(deps.store, access, clock, {
+    channels: new ChannelService(deps.store, access, clock, log, {
       channelDeleted: (name) => repodata.forget(name),
     }),
     keys: new KeyService(deps.store, access, clock),
-    packages: new PackageService(deps.store, access, repodata),
+    packages: new PackageService(deps.store, access, repodata, log, clock),
     ingest: new Ingest({
       store: deps.store,
       blobs: deps.blobs,
@@ -66,9 +91,16 @@ export function createApp(deps: AppDeps): App {
       clock,
       repodata,
       limits: { maxPackageBytes: deps.maxPackageBytes },
+      log,
+      // read at upload time: with --port 0 the public URL is known only after listening
+      attestations: new AttestationGate(deps.store, deps.trustRoots, (channel) => `${services.publicUrl}/${channel}`),
     }),
-    servedFiles: new ServedFiles(deps.store, access, repodata),
+    servedFiles: new ServedFiles(deps.store, access, repodata, deps.blobs),
     publicUrl: deps.publicUrl,
+    log,
+    publishers: new PublisherService(deps.store, access, clock),
+    trustedPublishing: createTrustedPublishing(deps.store, clock, deps.trustedPublishing ?? {}, () => services.publicUrl, () => http.log),
   };
-  return { services, http: buildHttpServer(services, deps.http ?? { logger: false }) };
+  const http = buildHttpServer(services, deps.http ?? { logger: false });
+  return { services, http };
 }

@@ -1,22 +1,25 @@
+import { readFileSync } from 'node:fs';
 import { apiRequest, type ServerTarget } from './api-client.ts';
 import { usageError } from './cli-error.ts';
 import { parse } from './run-cli.ts';
 import { uploadPackage } from './upload-client.ts';
+import { channelFor, mintUploadToken } from './trusted-publishing-client.ts';
+import { attestFile, SIGNING_OPTIONS, signingConfig, sigstoreIdToken } from './attest-command.ts';
 
-const CLIENT_OPTIONS = {
+export const CLIENT_OPTIONS = {
   server: { type: 'string' },
   token: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
 
-function target(values: { server?: string; token?: string }, env: NodeJS.ProcessEnv): ServerTarget {
+export function target(values: { server?: string; token?: string }, env: NodeJS.ProcessEnv): ServerTarget {
   return {
     server: values.server ?? env.PROVENA_SERVER ?? 'http://127.0.0.1:8000',
     token: values.token ?? env.PROVENA_TOKEN,
   };
 }
 
-const out = (line: string) => process.stdout.write(`${line}\n`);
+export const out = (line: string) => process.stdout.write(`${line}\n`);
 
 interface ChannelJson {
   name: string;
@@ -29,7 +32,13 @@ export async function channelCommand(args: string[], env: NodeJS.ProcessEnv): Pr
   const [sub, ...rest] = args;
   const { values, positionals } = parse(
     rest,
-    { ...CLIENT_OPTIONS, private: { type: 'boolean' }, public: { type: 'boolean' } },
+    {
+      ...CLIENT_OPTIONS,
+      private: { type: 'boolean' },
+      public: { type: 'boolean' },
+      'require-attestations': { type: 'boolean' },
+      'no-require-attestations': { type: 'boolean' },
+    },
     true,
   );
   const t = target(values, env);
@@ -54,13 +63,23 @@ export async function channelCommand(args: string[], env: NodeJS.ProcessEnv): Pr
       return 0;
     }
     case 'update': {
-      if (!name) throw usageError('name the channel: provena channel update NAME [--private|--public]');
+      if (!name) throw usageError('provena channel update NAME [--private|--public] [--require-attestations|--no-require-attestations]');
       if (values.private && values.public) throw usageError('give --private or --public, not both');
+      if (values['require-attestations'] && values['no-require-attestations']) {
+        throw usageError('give --require-attestations or --no-require-attestations, not both');
+      }
       const body: Record<string, boolean> = {};
       if (values.private) body.private = true;
       if (values.public) body.private = false;
+      if (values['require-attestations']) body.require_attestations = true;
+      if (values['no-require-attestations']) body.require_attestations = false;
+      if (Object.keys(body).length === 0) throw usageError('nothing to change: give --private, --public, --require-attestations or --no-require-attestations');
       const c = await apiRequest<ChannelJson>(t, 'PATCH', `/api/v1/channels/${encodeURIComponent(name)}`, body);
-      out(values.json ? JSON.stringify(c) : `channel ${c.name}: ${c.private ? 'private' : 'public'}`);
+      out(
+        values.json
+          ? JSON.stringify(c)
+          : `channel ${c.name}: ${c.private ? 'private' : 'public'}, attestations ${c.require_attestations ? 'required' : 'optional'}`,
+      );
       return 0;
     }
     default:
@@ -129,20 +148,63 @@ export async function keyCommand(args: string[], env: NodeJS.ProcessEnv): Promis
 export async function uploadCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { values, positionals } = parse(
     args,
-    { ...CLIENT_OPTIONS, channel: { type: 'string' }, 'skip-existing': { type: 'boolean' }, force: { type: 'boolean' } },
+    {
+      ...CLIENT_OPTIONS,
+      channel: { type: 'string' },
+      'skip-existing': { type: 'boolean' },
+      force: { type: 'boolean' },
+      attestation: { type: 'string', multiple: true },
+      'trusted-publishing': { type: 'boolean' },
+      'generate-attestation': { type: 'boolean' },
+      ...SIGNING_OPTIONS,
+    },
     true,
   );
-  if (!values.channel || positionals.length === 0) throw usageError('provena upload FILE... --channel NAME');
+  const trusted = values['trusted-publishing'] === true;
+  if (positionals.length === 0 || (!values.channel && !trusted)) {
+    throw usageError('provena upload FILE... --channel NAME [--attestation BUNDLE]... (or --trusted-publishing in CI)');
+  }
+  const generate = values['generate-attestation'] === true;
+  if (generate && values.attestation !== undefined) throw usageError('give --attestation BUNDLE or --generate-attestation, not both');
+  const signing = generate ? signingConfig(values, env) : null;
+  const attestations = values.attestation ?? [];
+  if (attestations.length > 0 && attestations.length !== positionals.length) {
+    throw usageError(`give one --attestation per file, in the same order (${positionals.length} files, ${attestations.length} attestations)`);
+  }
   if (values.force && values['skip-existing']) throw usageError('give --force or --skip-existing, not both');
+  // read before a Trusted Publishing exchange, which uses up the CI's id token
+  const bundles = attestations.map((bundlePath) => {
+    try {
+      return readFileSync(bundlePath);
+    } catch (e) {
+      throw usageError(`cannot read attestation ${bundlePath}: ${(e as Error).message}`);
+    }
+  });
   const t = target(values, env);
-  for (const file of positionals) {
-    const result = await uploadPackage(t, file, { channel: values.channel, force: values.force === true });
+  let channel = values.channel;
+  if (trusted) {
+    const minted = await mintUploadToken(t.server, env);
+    t.token = minted.token;
+    channel = channelFor(values.channel, minted);
+  }
+  if (signing !== null) {
+    // `provena attest` on the way: a CEP-27 attestation for this channel, signed with the CI's identity
+    const idToken = await sigstoreIdToken(signing, env);
+    const channelUrl = `${t.server.replace(/\/+$/, '')}/${channel}`;
+    for (const file of positionals) {
+      const made = await attestFile(file, channelUrl, signing, idToken, `${file}.sigstore.json`);
+      bundles.push(Buffer.from(made.bundle));
+      if (!values.json) out(`attested ${made.filename} for ${made.target_channel}, signed by ${made.signer} (${made.path})`);
+    }
+  }
+  for (const [i, file] of positionals.entries()) {
+    const result = await uploadPackage(t, file, { channel: channel!, force: values.force === true, attestation: bundles[i] });
     if (result.status === 'exists') {
       if (!values['skip-existing']) throw usageError(`${file}: ${result.detail}; use --skip-existing or --force`);
       out(`skipped ${file} (exists already)`);
     } else {
       const body = result.body as { subdir: string; filename: string; sha256: string };
-      out(values.json ? JSON.stringify(result.body) : `uploaded ${values.channel}/${body.subdir}/${body.filename} sha256:${body.sha256}`);
+      out(values.json ? JSON.stringify(result.body) : `uploaded ${channel}/${body.subdir}/${body.filename} sha256:${body.sha256}`);
     }
   }
   return 0;

@@ -3,18 +3,35 @@ import { loadSettings, SettingsError } from '../config/settings.ts';
 import { CliError, usageError } from './cli-error.ts';
 import { channelCommand, keyCommand, removeCommand, uploadCommand } from './client-commands.ts';
 import { indexDirectory } from './index-command.ts';
+import { logCommand } from './log-commands.ts';
+import { publisherCommand } from './publisher-commands.ts';
 
 const USAGE = `usage: provena <command> [options]
 
 server:
-  serve [--data DIR] [--host H] [--port N] [--public-url URL] [--config FILE] [--admin-token T]
+  serve [--data DIR] [--host H] [--port N] [--public-url URL] [--config FILE] [--admin-token T] [--trusted-root FILE|public-good|staging]...
   index DIR                              write repodata for a directory of packages
 
 client (--server URL / PROVENA_SERVER, --token T / PROVENA_TOKEN):
   channel create NAME [--private] | list | delete NAME | update NAME [--private|--public]
   key create --channel NAME --scope read|upload|admin [--expires DAYS] [--json] | list [--channel NAME] | revoke ID
-  upload FILE... --channel NAME [--skip-existing] [--force]
+  upload FILE... --channel NAME [--attestation BUNDLE]... [--skip-existing] [--force]
+  upload FILE... --trusted-publishing [--channel NAME] [--attestation BUNDLE]...   (in CI: OIDC, no API key)
   remove NAME [SUBDIR/]FILE
+  publisher add CHANNEL --kind github|gitlab|generic ... | list CHANNEL | remove CHANNEL ID
+
+transparency log:
+  log verify-receipt RECEIPT_FILE [--key VERIFIER_KEY_TEXT_OR_FILE] [--file PACKAGE]
+  log monitor SERVER --state FILE [--watch NAME...] [--key VERIFIER_KEY_TEXT_OR_FILE]
+
+provenance (exit 0 verified, 1 failed, 2 usage, 3 network; --json on every verify command):
+  verify FILE|sha256:HEX --bundle BUNDLE (IDENTITY | --key PEM) [--channel URL]   offline
+  verify URL/NAME/SUBDIR/FILE (IDENTITY | --policy FILE) [--log-state FILE]
+  verify --channel URL SPEC... (IDENTITY | --policy FILE) [--subdir SUBDIR]... [--log-state FILE]
+  verify-env LOCKFILE --policy POLICY [--environment ENV]... [--platform P]... [--log-state FILE]
+  attest FILE... --channel URL [--identity-token T] [--fulcio-url U] [--rekor-url U] [--tsa-url U|--no-tsa]
+  IDENTITY: --certificate-identity(-regexp) X --certificate-oidc-issuer(-regexp) Y | --repo OWNER/NAME
+            [--signer-workflow OWNER/NAME/.github/workflows/FILE] [--ref REF]; trust: [--trusted-root FILE]... [--staging]
 `;
 
 const SERVE_OPTIONS = {
@@ -26,6 +43,10 @@ const SERVE_OPTIONS = {
   'admin-token': { type: 'string' },
   'max-package-size': { type: 'string' },
   'log-level': { type: 'string' },
+  'trusted-root': { type: 'string', multiple: true },
+  'log-origin': { type: 'string' },
+  'log-key': { type: 'string' },
+  'log-batch-ms': { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
 /** Runs one CLI command and returns its exit code; errors become one line on stderr. */
@@ -35,7 +56,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv): Promise<nu
     switch (command) {
       case 'serve': {
         const { values } = parse(rest, SERVE_OPTIONS, false);
-        const flags = Object.fromEntries(Object.entries(values).map(([k, v]) => [k.replace(/-/g, '_'), v as string]));
+        const flags = Object.fromEntries(Object.entries(values).map(([k, v]) => [k.replace(/-/g, '_'), v as string | string[]]));
         const { serve } = await import('./serve.ts');
         await serve(loadSettings(flags, env));
         return 0; // the server keeps the process alive
@@ -54,6 +75,16 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv): Promise<nu
         return await uploadCommand(rest, env);
       case 'remove':
         return await removeCommand(rest, env);
+      case 'log':
+        return await logCommand(rest, env);
+      case 'publisher':
+        return await publisherCommand(rest, env);
+      case 'verify':
+        return await (await import('./verify-command.ts')).verifyCommand(rest, env);
+      case 'verify-env':
+        return await (await import('./verify-env-command.ts')).verifyEnvCommand(rest, env);
+      case 'attest':
+        return await (await import('./attest-command.ts')).attestCommand(rest, env);
       case undefined:
       case 'help':
       case '--help':

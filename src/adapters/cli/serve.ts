@@ -7,6 +7,10 @@ import { KyselyStore } from '../store/kysely-store.ts';
 import { openSqlite } from '../store/sqlite/open-sqlite.ts';
 import type { Settings } from '../config/settings.ts';
 import { recoverOnStart } from './recover.ts';
+import { trustRootsFromSettings } from './trust-roots.ts';
+import { trustedIssuers } from '../../core/publish/oidc-issuers.ts';
+import { loadLogIdentity } from './log-key.ts';
+import { startLog } from './log-start.ts';
 
 /** `provena serve`: the embedded default, SQLite + files under the data directory. */
 export async function serve(settings: Settings): Promise<void> {
@@ -20,6 +24,7 @@ export async function serve(settings: Settings): Promise<void> {
   const store = new KyselyStore(openSqlite(path.join(dataDir, 'provena.sqlite')));
   await store.migrate();
   const blobs = new FsBlobStore(path.join(dataDir, 'blobs'));
+  const logIdentity = loadLogIdentity(dataDir, settings);
 
   const app = createApp({
     store,
@@ -29,8 +34,16 @@ export async function serve(settings: Settings): Promise<void> {
     publicUrl: settings.public_url,
     maxPackageBytes: settings.max_package_size,
     http: { logger: settings.log_level === 'silent' ? false : { level: settings.log_level } },
+    log: { key: logIdentity.key, origin: logIdentity.origin, batchMs: settings.log_batch_ms },
+    trustRoots: trustRootsFromSettings(settings.trusted_root),
+    trustedPublishing: {
+      issuers: trustedIssuers(settings.issuers, settings.oidc_default_issuers),
+      audience: settings.oidc_audience,
+      uploadTokenTtlSeconds: settings.upload_token_ttl_seconds,
+    },
   });
   await recoverOnStart(app.services, blobs);
+  await startLog(app.services.log, logIdentity);
 
   const address = await app.http.listen({ host: settings.host, port: settings.port });
   if (settings.port === 0 && !process.env.PROVENA_PUBLIC_URL) {
@@ -44,6 +57,7 @@ export async function serve(settings: Settings): Promise<void> {
     stopping = true;
     process.stdout.write(`provena: ${signal}, finishing in-flight requests\n`);
     await app.http.close(); // stops accepting, waits for requests in progress
+    await app.services.log.stop();
     await store.close();
     process.exit(0);
   };

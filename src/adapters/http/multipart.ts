@@ -1,4 +1,4 @@
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { invalid } from '../../core/errors.ts';
 
 /** One part of a multipart/form-data body. `stream` yields its bytes with backpressure. */
@@ -31,7 +31,7 @@ export function boundaryOf(contentType: string): string {
  * parser waits for the consumer (backpressure), so a 2 GB part never sits in memory.
  */
 export async function parseMultipart(
-  body: AsyncIterable<Buffer>,
+  body: Readable,
   contentType: string,
   onPart: (part: MultipartPart) => void,
   limits: MultipartLimits,
@@ -61,7 +61,9 @@ export async function parseMultipart(
     }
   };
 
-  for await (const chunk of body) {
+  // leaving the loop early (a refusal) must not destroy the request: the caller drains it so the
+  // client, still sending, can read the answer
+  for await (const chunk of body.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
     buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
     for (;;) {
       if (state === 'preamble' || state === 'body') {

@@ -5,7 +5,11 @@ import { STATUS_BY_KIND } from './error-status.ts';
 import { channelRoutes } from './routes/channels.ts';
 import { condaRoutes } from './routes/conda.ts';
 import { keyRoutes } from './routes/keys.ts';
+import { logRoutes } from './routes/log.ts';
+import { provenanceRoutes } from './routes/provenance.ts';
+import { oidcRoutes } from './routes/oidc.ts';
 import { uploadRoutes } from './routes/upload.ts';
+import { webRoutes } from '../web/routes.ts';
 
 export interface HttpOptions {
   logger: boolean | { level: string };
@@ -43,6 +47,10 @@ export function buildHttpServer(services: AppServices, opts: HttpOptions): Fasti
   channelRoutes(app, services);
   keyRoutes(app, services);
   uploadRoutes(app, services);
+  logRoutes(app, services);
+  provenanceRoutes(app, services);
+  oidcRoutes(app, services);
+  webRoutes(app, services);
   condaRoutes(app, services);
   return app;
 }

@@ -51,6 +51,8 @@ export class KyselyChannelRepo implements ChannelRepo {
     await this.db.deleteFrom('packages').where('channel', '=', name).execute();
     await this.db.deleteFrom('removed_files').where('channel', '=', name).execute();
     await this.db.deleteFrom('api_keys').where('channel', '=', name).execute();
+    await this.db.deleteFrom('trusted_publishers').where('channel', '=', name).execute();
+    await this.db.deleteFrom('attestations').where('channel', '=', name).execute();
     await this.db.deleteFrom('channels').where('name', '=', name).execute();
     return files.map((f) => f.sha256);
   }

@@ -5,12 +5,20 @@ import type { Database } from './schema.ts';
 import { KyselyChannelRepo } from './channel-repo.ts';
 import { KyselyApiKeyRepo } from './api-key-repo.ts';
 import { KyselyPackageRepo } from './package-repo.ts';
+import { KyselyLogRepo } from './log-repo.ts';
+import { KyselyPublisherRepo } from './publisher-repo.ts';
+import { KyselyAttestationRepo } from './attestation-repo.ts';
+import { KyselyTrustedPublishingRepo } from './trusted-publishing-repo.ts';
 
 /** The metadata store over any Kysely dialect: the same queries for SQLite and PostgreSQL. */
 export class KyselyStore implements MetadataStore {
   readonly channels: KyselyChannelRepo;
   readonly keys: KyselyApiKeyRepo;
   readonly packages: KyselyPackageRepo;
+  readonly log: KyselyLogRepo;
+  readonly publishers: KyselyPublisherRepo;
+  readonly attestations: KyselyAttestationRepo;
+  readonly trustedPublishing: KyselyTrustedPublishingRepo;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -19,6 +27,10 @@ export class KyselyStore implements MetadataStore {
     this.channels = new KyselyChannelRepo(db);
     this.keys = new KyselyApiKeyRepo(db);
     this.packages = new KyselyPackageRepo(db);
+    this.log = new KyselyLogRepo(db);
+    this.publishers = new KyselyPublisherRepo(db);
+    this.attestations = new KyselyAttestationRepo(db);
+    this.trustedPublishing = new KyselyTrustedPublishingRepo(db);
   }
 
   async transaction<T>(fn: (tx: MetadataStore) => Promise<T>): Promise<T> {

@@ -1,4 +1,7 @@
 import { type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { transparencyLogMigration } from './log-migration.ts';
+import { provenanceMigration } from './provenance-migration.ts';
+import { trustedPublishingMigration } from './trusted-publishing-migration.ts';
 
 /**
  * Schema migrations, in order, for every database Provena runs on. Written with Kysely's schema
@@ -53,6 +56,9 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0002_publishers_attestations': provenanceMigration,
+  '0003_transparency_log': transparencyLogMigration,
+  '0004_trusted_publishing': trustedPublishingMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,10 +1,13 @@
 import type { Generated } from 'kysely';
+import type { LogTables } from './log-schema.ts';
+import type { ProvenanceTables } from './provenance-schema.ts';
+import type { TrustedPublishingTables } from './trusted-publishing-schema.ts';
 
 /**
  * Table shapes shared by SQLite and PostgreSQL. Booleans are 0/1 integers and times ISO-8601 text so
  * one set of queries reads the same on both; sizes are bigint (PostgreSQL returns them as strings).
  */
-export interface Database {
+export interface Database extends LogTables, ProvenanceTables, TrustedPublishingTables {
   channels: {
     name: string;
     private: number;

@@ -155,9 +155,32 @@ function forEntry(entity: SignedEntity, entry: TransparencyLogEntry | undefined,
 }
 
 /** Further certificates of a v0.1/v0.2 chain are not used by verification; they must be the root's own. */
+/**
+ * What the checks need from a root's CA certificates, computed once per root: @sigstore/core re-parses
+ * ASN.1 on every getter call, which made these pre-checks cost more than the verification itself.
+ */
+interface RootIndex {
+  chainDer: Buffer[];
+  cas: { cert: X509Certificate; subject: Buffer; subjectKeyId: Buffer | undefined }[];
+}
+const rootIndexes = new WeakMap<SigstoreTrustRoot, RootIndex>();
+
+function rootIndex(root: SigstoreTrustRoot): RootIndex {
+  let index = rootIndexes.get(root);
+  if (!index) {
+    const certs = root.material.certificateAuthorities.flatMap((ca) => ca.certChain);
+    index = {
+      chainDer: certs.map((c) => c.root.toDER()),
+      cas: certs.map((cert) => ({ cert, subject: cert.subject, subjectKeyId: cert.extSubjectKeyID?.keyIdentifier })),
+    };
+    rootIndexes.set(root, index);
+  }
+  return index;
+}
+
 function checkChainCopies(parsed: ParsedBundle, root: SigstoreTrustRoot): void {
   if (parsed.chainDer.length === 0) return;
-  const trusted = root.material.certificateAuthorities.flatMap((ca) => ca.certChain.map((c) => c.root.toDER()));
+  const trusted = rootIndex(root).chainDer;
   parsed.chainDer.forEach((der, i) => {
     if (!trusted.some((t) => t.equals(der))) {
       throw unprocessable('untrusted_certificate', `x509CertificateChain.certificates[${i + 1}]: expected a certificate of trusted root ${root.name}, got another certificate`);
@@ -168,14 +191,12 @@ function checkChainCopies(parsed: ParsedBundle, root: SigstoreTrustRoot): void {
 function issuedBy(leaf: X509Certificate, root: SigstoreTrustRoot): boolean {
   try {
     const authorityKey = leaf.extAuthorityKeyID?.keyIdentifier;
-    return root.material.certificateAuthorities.some((ca) =>
-      ca.certChain.some((c) => {
-        // Key identifiers first: instances share issuer names (staging and public-good both say sigstore-intermediate).
-        const subjectKey = c.extSubjectKeyID?.keyIdentifier;
-        if (authorityKey && subjectKey && !authorityKey.equals(subjectKey)) return false;
-        return c.subject.equals(leaf.issuer) && leaf.verify(c);
-      }),
-    );
+    const issuer = leaf.issuer;
+    return rootIndex(root).cas.some(({ cert, subject, subjectKeyId }) => {
+      // Key identifiers first: instances share issuer names (staging and public-good both say sigstore-intermediate).
+      if (authorityKey && subjectKeyId && !authorityKey.equals(subjectKeyId)) return false;
+      return subject.equals(issuer) && leaf.verify(cert);
+    });
   } catch {
     // A certificate whose fields cannot even be read was not issued by anyone trusted.
     return false;

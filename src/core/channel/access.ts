@@ -4,11 +4,19 @@ import type { ApiKey, Channel, KeyScope } from './model.ts';
 import { KEY_SCOPES } from './model.ts';
 import { ChannelCache } from './channel-cache.ts';
 import type { Clock, MetadataStore } from './ports.ts';
+import {
+  authenticateUploadToken,
+  publisherAllows,
+  UPLOAD_TOKEN_PREFIX,
+  type PublisherPrincipal,
+} from '../publish/upload-tokens.ts';
 
 /** Who is asking. Anonymous callers may read public channels and nothing else. */
 export type Principal =
   | { kind: 'admin' }
   | { kind: 'key'; key: ApiKey }
+  /** a short-lived Trusted Publishing upload token (core/publish/upload-tokens.ts) */
+  | PublisherPrincipal
   | { kind: 'anonymous' };
 
 const KEY_PREFIX = 'pvn_';
@@ -40,6 +48,7 @@ export class AccessControl {
     if (bearer === undefined || bearer === '') return { kind: 'anonymous' };
     const presented = createHash('sha256').update(bearer).digest();
     if (timingSafeEqual(presented, this.adminTokenHash)) return { kind: 'admin' };
+    if (bearer.startsWith(UPLOAD_TOKEN_PREFIX)) return authenticateUploadToken(this.store, this.clock, hashSecret(bearer));
     const key = await this.store.keys.findBySecretHash(hashSecret(bearer));
     if (!key) throw unauthenticated('unknown_token', 'the token is not known to this server; check it or create a new key');
     if (key.revokedAt !== null) throw unauthenticated('token_revoked', `key ${key.id} was revoked; create a new key`);
@@ -59,6 +68,8 @@ export class AccessControl {
       case 'key':
         if (principal.key.channel !== channel.name) return need === 'read' && !channel.private;
         return KEY_SCOPES.indexOf(principal.key.scope) >= KEY_SCOPES.indexOf(need);
+      case 'publisher':
+        return publisherAllows(principal, channel, need);
     }
   }
 

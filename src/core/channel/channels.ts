@@ -2,6 +2,7 @@ import { conflict, notFound, unprocessable } from '../errors.ts';
 import type { AccessControl, Principal } from './access.ts';
 import type { Channel } from './model.ts';
 import type { Clock, MetadataStore } from './ports.ts';
+import { type ChangeLog, channelEntry, fileEntry } from './log-entries.ts';
 
 /** Lowercase conda-style names; `t` is taken by the `/t/TOKEN/...` URL form and `api`, `log` by the server. */
 const CHANNEL_NAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
@@ -34,6 +35,7 @@ export class ChannelService {
     private readonly store: MetadataStore,
     private readonly access: AccessControl,
     private readonly clock: Clock,
+    private readonly log: ChangeLog,
     private readonly events: ChannelEvents = {},
   ) {}
 
@@ -49,7 +51,11 @@ export class ChannelService {
       requireAttestations: false,
       createdAt: this.clock.now().toISOString(),
     };
-    const created = await this.store.channels.create(channel);
+    const created = await this.store.transaction(async (tx) => {
+      const ok = await tx.channels.create(channel);
+      if (ok) await this.log.append(tx, channelEntry(name, principal, this.clock.now()));
+      return ok;
+    });
     this.access.channels.invalidate(name); // after the write, so no read re-caches the old state
     if (!created) throw conflict('channel_exists', `a channel named ${name} exists already`);
     await this.events.channelCreated?.(channel);
@@ -77,9 +83,13 @@ export class ChannelService {
         throw unprocessable('invalid_field', `${JSON.stringify(field)} must be true or false`);
       }
     }
-    const updated = await this.store.channels.update(name, {
-      private: changes.private as boolean | undefined,
-      requireAttestations: changes.require_attestations as boolean | undefined,
+    const updated = await this.store.transaction(async (tx) => {
+      const changed = await tx.channels.update(name, {
+        private: changes.private as boolean | undefined,
+        requireAttestations: changes.require_attestations as boolean | undefined,
+      });
+      if (changed) await this.log.append(tx, channelEntry(name, principal, this.clock.now()));
+      return changed;
     });
     this.access.channels.invalidate(name);
     if (!updated) throw notFound('channel_not_found', `no channel named ${JSON.stringify(name)}`);
@@ -88,7 +98,16 @@ export class ChannelService {
 
   async delete(principal: Principal, name: string): Promise<void> {
     this.access.requireAdmin(principal);
-    const sha256s = await this.store.transaction((tx) => tx.channels.delete(name));
+    const sha256s = await this.store.transaction(async (tx) => {
+      // every file that disappears with the channel gets its `remove` entry, then the channel its own
+      const now = this.clock.now();
+      for (const subdir of await tx.packages.subdirs(name)) {
+        for (const pkg of await tx.packages.list(name, subdir)) await this.log.append(tx, fileEntry('remove', pkg, principal, now));
+      }
+      const deleted = await tx.channels.delete(name);
+      if (deleted) await this.log.append(tx, channelEntry(name, principal, now));
+      return deleted;
+    });
     this.access.channels.invalidate(name);
     if (sha256s === null) throw notFound('channel_not_found', `no channel named ${JSON.stringify(name)}`);
     await this.events.channelDeleted?.(name, sha256s);

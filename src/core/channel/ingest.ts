@@ -6,9 +6,12 @@ import type { PackageFilename } from '../conda/types.ts';
 import { conflict, invalid, unprocessable } from '../errors.ts';
 import type { AccessControl, Principal } from './access.ts';
 import type { Channel, StoredPackage } from './model.ts';
-import { packageBlobKey, type BlobStore, type Clock, type MetadataStore, type Spool } from './ports.ts';
+import { attestationRecord, type AttestationGate } from './attestation-gate.ts';
+import { packageBlobKey, sigsBlobKey, type BlobStore, type Clock, type MetadataStore, type Spool } from './ports.ts';
 import { receiveToSpool, type SpooledFile } from './receive.ts';
 import type { RepodataPublisher } from './repodata-publisher.ts';
+import { type ChangeLog, fileEntry } from './log-entries.ts';
+import { publisherLabel, requiredPublisherOf } from '../publish/upload-tokens.ts';
 
 export interface UploadTarget {
   channel: Channel;
@@ -26,10 +29,17 @@ export interface UploadFacts {
    * index.json names none (rattler-build's protocol has no subdir, so it is optional)
    */
   subdir?: string | undefined;
+  /** the CEP-27 Sigstore bundle sent with the package (multipart part `attestation`) */
+  attestation?: Buffer | undefined;
 }
 
 export interface IngestLimits {
   maxPackageBytes: number;
+}
+
+/** An accepted upload and the index of its `publish` entry in the transparency log. */
+export interface PublishedPackage extends StoredPackage {
+  logIndex: number;
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -49,6 +59,8 @@ export class Ingest {
       clock: Clock;
       repodata: RepodataPublisher;
       limits: IngestLimits;
+      log: ChangeLog;
+      attestations: AttestationGate;
     },
   ) {}
 
@@ -71,7 +83,7 @@ export class Ingest {
   }
 
   /** Everything after the bytes are on local disk. Always consumes (or discards) the spool file. */
-  async accept(target: UploadTarget, facts: UploadFacts, spooled: SpooledFile): Promise<StoredPackage> {
+  async accept(target: UploadTarget, facts: UploadFacts, spooled: SpooledFile): Promise<PublishedPackage> {
     try {
       return await this.acceptSpooled(target, facts, spooled);
     } finally {
@@ -79,7 +91,7 @@ export class Ingest {
     }
   }
 
-  private async acceptSpooled(target: UploadTarget, facts: UploadFacts, spooled: SpooledFile): Promise<StoredPackage> {
+  private async acceptSpooled(target: UploadTarget, facts: UploadFacts, spooled: SpooledFile): Promise<PublishedPackage> {
     const parsed = this.checkFilename(facts.filename);
     if (facts.declaredSha256 !== undefined) {
       const declared = facts.declaredSha256.toLowerCase();
@@ -96,6 +108,15 @@ export class Ingest {
     const meta = await readPackageMetadata(spooled.path, parsed.format);
     const subdir = checkPackageIdentity(parsed, meta.index, facts.subdir);
     const record = toPackageRecord({ ...meta.index, subdir }, spooled);
+    // verified before anything is stored: a refused attestation leaves no record, blob or log entry
+    // an upload authorised by a Trusted Publishing token must be signed by that very publisher
+    const attestation = await this.deps.attestations.check(
+      target.channel,
+      { filename: parsed.filename, sha256: spooled.sha256 },
+      facts.attestation,
+      requiredPublisherOf(target.principal, target.channel.name),
+    );
+    if (attestation) record.attestations_sha256 = attestation.sigsSha256;
     const { store, blobs, clock } = this.deps;
     const { channel, principal, force } = target;
 
@@ -105,6 +126,7 @@ export class Ingest {
     }
     // durable before the commit, so no reader can ever see a record without its blob
     await blobs.putFile(packageBlobKey(spooled.sha256), spooled.path);
+    if (attestation) await blobs.putBytes(sigsBlobKey(attestation.sigsSha256), attestation.sigsBytes);
     const pkg: StoredPackage = {
       channel: channel.name,
       subdir,
@@ -115,13 +137,24 @@ export class Ingest {
       record,
       about: meta.about ?? null,
       uploadedAt: clock.now().toISOString(),
-      uploadedBy: principalLabel(principal),
-      attestationsSha256: null,
+      uploadedBy: principalLabel(principal, channel.name),
+      attestationsSha256: attestation?.sigsSha256 ?? null,
     };
-    const outcome = await store.transaction((tx) => tx.packages.insert(pkg, { replace: force }));
+    let logIndex = -1;
+    const outcome = await store.transaction(async (tx) => {
+      const inserted = await tx.packages.insert(pkg, { replace: force });
+      if (inserted !== 'exists') {
+        if (attestation) await tx.attestations.put(attestationRecord(pkg, attestation, pkg.uploadedAt));
+        else if (inserted === 'replaced') await tx.attestations.remove(pkg.channel, pkg.subdir, pkg.filename);
+      }
+      // the entry's index is taken in the transaction of the publish it records: both or neither
+      if (inserted !== 'exists') logIndex = await this.deps.log.append(tx, fileEntry('publish', pkg, principal, clock.now()));
+      return inserted;
+    });
     if (outcome === 'exists') throw fileExists(channel.name, subdir, parsed.filename);
+    this.deps.log.prepareReceipt(logIndex); // signing overlaps the repodata refresh
     await this.deps.repodata.refresh(channel.name, subdir);
-    return pkg;
+    return { ...pkg, logIndex };
   }
 }
 
@@ -132,12 +165,14 @@ function fileExists(channel: string, subdir: string, filename: string) {
   );
 }
 
-export function principalLabel(principal: Principal): string {
+export function principalLabel(principal: Principal, channel?: string): string {
   switch (principal.kind) {
     case 'admin':
       return 'admin';
     case 'key':
       return `key:${principal.key.id}`;
+    case 'publisher':
+      return publisherLabel(principal, channel);
     case 'anonymous':
       return 'anonymous';
   }

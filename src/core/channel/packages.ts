@@ -1,7 +1,8 @@
 import { notFound } from '../errors.ts';
 import type { AccessControl, Principal } from './access.ts';
 import type { StoredPackage } from './model.ts';
-import type { MetadataStore } from './ports.ts';
+import type { Clock, MetadataStore } from './ports.ts';
+import { type ChangeLog, fileEntry } from './log-entries.ts';
 import type { RepodataPublisher } from './repodata-publisher.ts';
 
 /** Reading a channel's package list and taking files out of it. */
@@ -10,6 +11,8 @@ export class PackageService {
     private readonly store: MetadataStore,
     private readonly access: AccessControl,
     private readonly repodata: RepodataPublisher,
+    private readonly log: ChangeLog,
+    private readonly clock: Clock,
   ) {}
 
   async list(principal: Principal, channelName: string, filter: { subdir?: string; filename?: string } = {}): Promise<StoredPackage[]> {
@@ -37,7 +40,11 @@ export class PackageService {
    */
   async remove(principal: Principal, channelName: string, subdir: string, filename: string): Promise<StoredPackage> {
     const channel = await this.access.require(principal, channelName, 'admin');
-    const removed = await this.store.transaction((tx) => tx.packages.remove(channel.name, subdir, filename));
+    const removed = await this.store.transaction(async (tx) => {
+      const pkg = await tx.packages.remove(channel.name, subdir, filename);
+      if (pkg) await this.log.append(tx, fileEntry('remove', pkg, principal, this.clock.now()));
+      return pkg;
+    });
     if (!removed) throw notFound('package_not_found', `${channel.name}/${subdir}/${filename} is not in the channel`);
     await this.repodata.refresh(channel.name, subdir);
     return removed;

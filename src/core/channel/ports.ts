@@ -1,11 +1,22 @@
 import type { Readable } from 'node:stream';
 import type { ApiKey, Channel, KeyScope, StoredPackage } from './model.ts';
+import type { TrustedPublisher } from '../publish/publisher.ts';
+import type { TrustedPublishingRepo } from '../publish/upload-tokens.ts';
+import type { LogRepo } from '../tlog/log-repo.ts';
 
 /** Metadata: channels, keys, packages. One implementation per database, same behaviour. */
 export interface MetadataStore {
   readonly channels: ChannelRepo;
   readonly keys: ApiKeyRepo;
   readonly packages: PackageRepo;
+  /** the transparency log's sequence, entries, stored hashes and checkpoints */
+  readonly log: LogRepo;
+  /** Trusted Publishers per channel (shared by attestation checks and Trusted Publishing) */
+  readonly publishers: PublisherRepo;
+  /** verified attestation facts per package file */
+  readonly attestations: AttestationRepo;
+  /** Trusted Publishing: id-token replay claims and minted upload tokens */
+  readonly trustedPublishing: TrustedPublishingRepo;
   /** Runs `fn` in one database transaction; the commit is the acknowledgement. */
   transaction<T>(fn: (tx: MetadataStore) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -48,6 +59,30 @@ export interface PackageRepo {
   /** Whether any live package anywhere still refers to this content. */
   isReferenced(sha256: string): Promise<boolean>;
   count(channel: string): Promise<number>;
+}
+
+export interface PublisherRepo {
+  add(publisher: TrustedPublisher): Promise<void>;
+  list(channel: string): Promise<TrustedPublisher[]>;
+  get(id: string): Promise<TrustedPublisher | null>;
+  remove(id: string): Promise<boolean>;
+}
+
+/** What was verified for one package file's attestation; the `.sigs` bytes are a blob by `sigsSha256`. */
+export interface AttestationRecord {
+  channel: string;
+  subdir: string;
+  filename: string;
+  sigsSha256: string;
+  bundleSha256: string;
+  verified: Record<string, unknown>;
+  verifiedAt: string;
+}
+
+export interface AttestationRepo {
+  put(record: AttestationRecord): Promise<void>;
+  get(channel: string, subdir: string, filename: string): Promise<AttestationRecord | null>;
+  remove(channel: string, subdir: string, filename: string): Promise<void>;
 }
 
 export interface BlobStat {
@@ -100,6 +135,7 @@ export interface Clock {
 }
 
 export const packageBlobKey = (sha256: string) => `pkgs/sha256/${sha256.slice(0, 2)}/${sha256}`;
+export const sigsBlobKey = (sha256: string) => `sigs/sha256/${sha256.slice(0, 2)}/${sha256}`;
 export const channelFileKey = (channel: string, subdir: string, file: string) => `channels/${channel}/${subdir}/${file}`;
 
 export type { KeyScope };

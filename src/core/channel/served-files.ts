@@ -1,7 +1,7 @@
 import { isKnownSubdir } from '../conda/platforms.ts';
 import { notFound } from '../errors.ts';
 import type { AccessControl, Principal } from './access.ts';
-import { channelFileKey, packageBlobKey, type MetadataStore } from './ports.ts';
+import { channelFileKey, packageBlobKey, sigsBlobKey, type BlobStore, type MetadataStore } from './ports.ts';
 import { contentEtag, type RepodataPublisher } from './repodata-publisher.ts';
 
 /** What a channel URL answers with: stored bytes by key, or bytes made on the spot. */
@@ -48,6 +48,7 @@ export class ServedFiles {
     private readonly store: MetadataStore,
     private readonly access: AccessControl,
     private readonly repodata: RepodataPublisher,
+    private readonly blobs: BlobStore,
   ) {}
 
   async resolve(principal: Principal, channelName: string, subdir: string, file: string): Promise<ServedFile> {
@@ -75,6 +76,9 @@ export class ServedFiles {
       return { source: 'blob', key, contentType, cacheControl, fallback, etag: published?.etag };
     }
 
+    const sidecar = sidecarOf(file);
+    if (sidecar) return this.sidecar(channel.name, subdir, sidecar, cache);
+
     const pkg = await this.store.packages.get(channel.name, subdir, file);
     if (!pkg) throw notFound('file_not_found', `${channel.name}/${subdir}/${file} does not exist`);
     return {
@@ -84,6 +88,29 @@ export class ServedFiles {
       cacheControl: cache(PACKAGE_CACHE),
       etag: `"${pkg.sha256}"`,
     };
+  }
+
+  /**
+   * The attestation sidecars, byte-identical to what was uploaded: `.v0.sigs` (prefix.dev) and `.sigs`
+   * (draft CEP) are the JSON array around the bundle, `.sigs.SHA256` the same bytes under an immutable
+   * name, `.sigstore` the single bundle. A package without attestations has none (404).
+   */
+  private async sidecar(channel: string, subdir: string, s: Sidecar, cache: (policy: string) => string): Promise<ServedFile> {
+    const pkg = await this.store.packages.get(channel, subdir, s.packageFile);
+    const sha = pkg?.attestationsSha256;
+    if (!sha || (s.kind === 'pinned' && s.sha256 !== sha)) {
+      throw notFound('attestation_not_found', `${channel}/${subdir}/${s.packageFile} has no attestation${s.kind === 'pinned' ? ' with that sha256' : ''}`);
+    }
+    const key = sigsBlobKey(sha);
+    const etag = `"${sha}"`;
+    if (s.kind === 'bundle') {
+      const sigs = await readSmallBlob(this.blobs, key);
+      // the array is `[` + the bundle as uploaded + `]`: strip the brackets, never re-serialise
+      const bytes = sigs.subarray(1, sigs.length - 1);
+      return { source: 'bytes', bytes, contentType: 'application/json', cacheControl: cache('public, max-age=300'), etag: contentEtag(bytes) };
+    }
+    const cacheControl = s.kind === 'pinned' ? cache(IMMUTABLE) : s.kind === 'sigs' ? 'no-cache' : cache('public, max-age=300');
+    return { source: 'blob', key, contentType: 'application/json', cacheControl, etag };
   }
 
   async notices(principal: Principal, channelName: string): Promise<ServedFile> {
@@ -96,4 +123,25 @@ export class ServedFiles {
       etag: contentEtag(NOTICES),
     };
   }
+}
+
+type Sidecar =
+  | { kind: 'v0' | 'sigs' | 'bundle'; packageFile: string }
+  | { kind: 'pinned'; packageFile: string; sha256: string };
+
+function sidecarOf(file: string): Sidecar | null {
+  const pinned = /^(.+)\.sigs\.([0-9a-f]{64})$/.exec(file);
+  if (pinned) return { kind: 'pinned', packageFile: pinned[1]!, sha256: pinned[2]! };
+  if (file.endsWith('.v0.sigs')) return { kind: 'v0', packageFile: file.slice(0, -'.v0.sigs'.length) };
+  if (file.endsWith('.sigs')) return { kind: 'sigs', packageFile: file.slice(0, -'.sigs'.length) };
+  if (file.endsWith('.sigstore')) return { kind: 'bundle', packageFile: file.slice(0, -'.sigstore'.length) };
+  return null;
+}
+
+async function readSmallBlob(blobs: BlobStore, key: string): Promise<Buffer> {
+  const handle = await blobs.open(key);
+  if (!handle) throw notFound('attestation_not_found', 'the attestation is missing from storage');
+  const chunks: Buffer[] = [];
+  for await (const chunk of handle.stream()) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }

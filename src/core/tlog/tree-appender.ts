@@ -26,8 +26,17 @@ export class TreeAppender {
   /** Resumes at `size` by reading the popcount(size) frontier hashes from the store. */
   static async open(size: number, reader: HashReader): Promise<TreeAppender> {
     assertTreeIndex(size, 'tree size');
+    return TreeAppender.fromFrontier(size, await readChecked(reader, subtreeIndexes(0, size)));
+  }
+
+  /** Resumes at `size` from the frontier hashes themselves, largest subtree first (see `frontier`). */
+  static fromFrontier(size: number, hashes: readonly Hash[]): TreeAppender {
+    assertTreeIndex(size, 'tree size');
     const indexes = subtreeIndexes(0, size);
-    const hashes = await readChecked(reader, indexes);
+    if (hashes.length !== indexes.length) {
+      throw invalid('frontier_invalid', `a tree of size ${size} has ${indexes.length} frontier hashes, got ${hashes.length}`);
+    }
+    hashes.forEach((h) => assertHash(h, 'frontier hash'));
     return new TreeAppender(
       size,
       indexes.map((ix, i) => ({ ...ix, hash: hashes[i] })),
@@ -36,6 +45,11 @@ export class TreeAppender {
 
   get size(): number {
     return this.#size;
+  }
+
+  /** The hashes of the complete subtrees covering [0, size), largest first: all an appender needs. */
+  frontier(): Hash[] {
+    return this.#frontier.map((f) => f.hash);
   }
 
   /** The RFC 6962 root of the tree so far. */

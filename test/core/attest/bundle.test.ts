@@ -17,10 +17,10 @@ describe('parseAttestation', () => {
 
   it('refuses a 10 MB attestation before reading it', () => {
     const big = Buffer.alloc(10 * 1024 * 1024, 0x20);
-    const started = performance.now();
     const e = throwsCode(() => parseAttestation(big), 'attestation_too_large');
-    assert.ok(performance.now() - started < 50, 'the size is checked before any decoding');
     assert.match(e.detail, /10485760/);
+    // the size is checked before any decoding: bytes that are not even UTF-8 are refused for their size
+    throwsCode(() => parseAttestation(Buffer.alloc(2 * 1024 * 1024, 0xff)), 'attestation_too_large');
     throwsCode(() => parseAttestation(Buffer.alloc(MAX_BUNDLE_BYTES + 1, 0x20)), 'attestation_too_large');
     throwsCode(() => parseAttestation(actionlintBundle, { maxBytes: 1000 }), 'attestation_too_large');
   });

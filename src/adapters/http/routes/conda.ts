@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppServices } from '../../../app.ts';
 import { principalOf } from '../principal.ts';
 import { sendServedFile } from '../send-file.ts';
+import { isReceiptPath, sendFileReceipt } from './log.ts';
 
 type FileParams = { token?: string; channel: string; subdir: string; file: string };
 
@@ -10,6 +11,7 @@ export function condaRoutes(app: FastifyInstance, s: AppServices) {
   const serveFile = (shard: boolean) => async (req: FastifyRequest<{ Params: FileParams }>, reply: FastifyReply) => {
     const { token, channel, subdir, file } = req.params;
     const principal = await principalOf(req, s.access, token);
+    if (!shard && isReceiptPath(file)) return sendFileReceipt(reply, s, principal, channel, subdir, file);
     const served = await s.servedFiles.resolve(principal, channel, subdir, shard ? `shards/${file}` : file);
     return sendServedFile(req, reply, served, s.blobs);
   };

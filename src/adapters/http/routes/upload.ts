@@ -5,6 +5,7 @@ import { invalid, ProvenaError } from '../../../core/errors.ts';
 import { parseMultipart, PartConsumerGone, type MultipartPart } from '../multipart.ts';
 import { principalOf } from '../principal.ts';
 import { packageJson } from '../json-views.ts';
+import { uploadReceipt } from './log.ts';
 
 /** Attestation bundles are a few KiB; anything near this is not one. */
 const MAX_ATTESTATION_BYTES = 1024 * 1024;
@@ -36,21 +37,12 @@ export function uploadRoutes(app: FastifyInstance, s: AppServices) {
         const received = /^multipart\/form-data/i.test(contentType)
           ? await receiveMultipart(req, contentType, s)
           : await receiveRaw(req, s);
-        if (received.attestation !== undefined) {
-          // never accept a provenance claim that was not checked
-          await received.spooled.discard();
-          throw new ProvenaError(
-            'attestation_not_verifiable',
-            'unprocessable',
-            'this server does not verify Sigstore attestations yet, so it cannot accept one; upload without the attestation part',
-          );
-        }
         const pkg = await s.ingest.accept(
           target,
-          { filename: received.filename, declaredSha256: received.sha256, subdir: req.query.subdir },
+          { filename: received.filename, declaredSha256: received.sha256, subdir: req.query.subdir, attestation: received.attestation },
           received.spooled,
         );
-        return reply.code(201).send(packageJson(pkg));
+        return reply.code(201).send({ ...packageJson(pkg), receipt: await uploadReceipt(s, pkg.logIndex, req.log) });
       },
     );
   });
@@ -80,7 +72,9 @@ async function receiveMultipart(req: FastifyRequest, contentType: string, s: App
           spooling = s.ingest.receive(part.stream);
           spooling.catch(() => undefined);
         } else if (part.name === 'attestation') {
-          collecting.push(collect(part, MAX_ATTESTATION_BYTES).then((b) => void (attestation = b)));
+          const collected = collect(part, MAX_ATTESTATION_BYTES).then((b) => void (attestation = b));
+          collected.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+          collecting.push(collected);
         } else {
           part.stream.resume(); // unknown parts are read past, not stored
         }
@@ -88,10 +82,16 @@ async function receiveMultipart(req: FastifyRequest, contentType: string, s: App
       { maxHeaderBytes: 16 * 1024, maxParts: 8 },
     );
   } catch (e) {
-    // when the spool stopped reading, its own error (e.g. too large) is the real reason
-    if (e instanceof PartConsumerGone && spooling) await spooling;
+    let reason = e;
+    if (e instanceof PartConsumerGone) {
+      // the part's consumer that stopped reading has the real reason (too large, not a package ...)
+      const settled = await Promise.allSettled([...(spooling ? [spooling] : []), ...collecting]);
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) reason = failed.reason;
+    }
+    req.raw.resume(); // read and drop the rest, so the client, still sending, gets the answer
     if (spooling) await spooling.then((f) => f.discard(), () => undefined);
-    throw e;
+    throw reason;
   }
   if (!filePart || !spooling) throw invalid('missing_file', 'the form has no "file" part');
   const spooled = await spooling;

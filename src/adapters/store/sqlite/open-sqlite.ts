@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import type { Database } from '../schema.ts';
+import { cachedStatements } from './statement-cache.ts';
 
 /**
  * The embedded default database. WAL lets readers run beside the one writer; `synchronous = FULL`
@@ -15,5 +16,5 @@ export function openSqlite(file: string): Kysely<Database> {
   raw.pragma('synchronous = FULL');
   raw.pragma('foreign_keys = ON');
   raw.pragma('busy_timeout = 10000');
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: cachedStatements(raw) }) });
 }

@@ -1,0 +1,23 @@
+import type { TransparencyLog } from '../../core/tlog/transparency-log.ts';
+import { isProvenaError } from '../../core/errors.ts';
+import { CliError } from './cli-error.ts';
+import type { LogIdentity } from './log-key.ts';
+
+/**
+ * Starts the log before the server takes requests: it resumes from the last signed checkpoint and
+ * refuses to go on when the database no longer matches it (one line saying why, exit 1).
+ */
+export async function startLog(log: TransparencyLog, identity: LogIdentity): Promise<void> {
+  try {
+    await log.start();
+  } catch (e) {
+    if (isProvenaError(e)) throw new CliError(`the transparency log cannot start: ${e.detail}`, 1);
+    throw e;
+  }
+  if (identity.generatedAt) {
+    process.stdout.write(
+      `provena: generated the transparency log key in ${identity.generatedAt} (keep it secret; back it up)\n` +
+        `provena: log origin ${log.origin}; verifier key (publish it; also served at /log/key):\n  ${log.verifierKey}\n`,
+    );
+  }
+}

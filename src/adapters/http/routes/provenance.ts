@@ -1,0 +1,73 @@
+import type { FastifyInstance } from 'fastify';
+import type { AppServices } from '../../../app.ts';
+import { notFound } from '../../../core/errors.ts';
+import type { TrustedPublisher } from '../../../core/publish/publisher.ts';
+import { sigsBlobKey } from '../../../core/channel/ports.ts';
+import { principalOf } from '../principal.ts';
+
+/** The API speaks snake_case; the core's publisher spec uses camelCase field names. */
+function publisherInput(body: unknown): unknown {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
+  const { ci_config_path, repository_owner_id, ...rest } = body as Record<string, unknown>;
+  return {
+    ...rest,
+    ...(ci_config_path === undefined ? {} : { ciConfigPath: ci_config_path }),
+    ...(repository_owner_id === undefined ? {} : { repositoryOwnerId: repository_owner_id }),
+  };
+}
+
+export function publisherJson(p: TrustedPublisher) {
+  const base = { id: p.id, channel: p.channel, kind: p.kind, created_at: p.createdAt };
+  switch (p.kind) {
+    case 'github':
+      return {
+        ...base,
+        repository: p.repository,
+        workflow: p.workflow,
+        environment: p.environment,
+        repository_owner_id: p.repositoryOwnerId ?? null,
+      };
+    case 'gitlab':
+      return { ...base, project: p.project, ci_config_path: p.ciConfigPath, environment: p.environment, issuer: p.issuer };
+    case 'generic':
+      return { ...base, issuer: p.issuer, claims: p.claims };
+  }
+}
+
+/** Trusted Publishers of a channel, and the verified attestations of its packages. */
+export function provenanceRoutes(app: FastifyInstance, s: AppServices) {
+  app.post<{ Params: { name: string } }>('/api/v1/channels/:name/publishers', async (req, reply) => {
+    const p = await s.publishers.add(await principalOf(req, s.access), req.params.name, publisherInput(req.body));
+    return reply.code(201).send(publisherJson(p));
+  });
+
+  app.get<{ Params: { name: string } }>('/api/v1/channels/:name/publishers', async (req) => {
+    const list = await s.publishers.list(await principalOf(req, s.access), req.params.name);
+    return { publishers: list.map(publisherJson) };
+  });
+
+  app.delete<{ Params: { name: string; id: string } }>('/api/v1/channels/:name/publishers/:id', async (req) => {
+    return publisherJson(await s.publishers.remove(await principalOf(req, s.access), req.params.name, req.params.id));
+  });
+
+  app.get<{ Params: { name: string; subdir: string; file: string } }>(
+    '/api/v1/channels/:name/packages/:subdir/:file/attestations',
+    async (req) => {
+      const { name, subdir, file } = req.params;
+      const pkg = await s.packages.get(await principalOf(req, s.access), name, subdir, file);
+      const record = await s.store.attestations.get(pkg.channel, pkg.subdir, pkg.filename);
+      if (!record || !pkg.attestationsSha256) throw notFound('attestation_not_found', `${name}/${subdir}/${file} has no attestation`);
+      const handle = await s.blobs.open(sigsBlobKey(record.sigsSha256));
+      if (!handle) throw notFound('attestation_not_found', 'the attestation is missing from storage');
+      const chunks: Buffer[] = [];
+      for await (const c of handle.stream()) chunks.push(c as Buffer);
+      return {
+        filename: pkg.filename,
+        sha256: pkg.sha256,
+        attestations_sha256: record.sigsSha256,
+        bundles: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown[],
+        verified: { ...record.verified, bundle_sha256: record.bundleSha256, verified_at: record.verifiedAt },
+      };
+    },
+  );
+}
