@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { api, startServer, type RunningServer } from '../support/server.ts';
-import { browserSkip, launchBrowser, screenshot, watchedPage } from './browser.ts';
+import { browserSkip, horizontalOverflow, launchBrowser, screenshot, watchedPage } from './browser.ts';
 
 /**
  * The channel admin's page in a real browser: sign in with an admin key, add and remove Trusted
@@ -48,6 +48,10 @@ describe('web UI: channel settings for a channel admin', { skip: browserSkip }, 
     await page.waitForURL(settings);
     assert.equal(await page.locator('h1').textContent(), 'Settings for team');
     await screenshot(page, 'settings');
+    await page.setViewportSize({ width: 375, height: 740 });
+    assert.ok((await horizontalOverflow(page)) <= 0, 'the settings page scrolls sideways at 375 px');
+    await screenshot(page, '375px-settings');
+    await page.setViewportSize({ width: 1200, height: 900 });
 
     // Trusted Publishers: a refused one keeps what was typed and says why
     const gh = page.locator('form', { has: page.getByRole('group', { name: 'GitHub Actions' }) });

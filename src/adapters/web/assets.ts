@@ -60,6 +60,17 @@ th, td { text-align: left; padding: .45rem .6rem; border-bottom: 1px solid var(-
 tr:last-child td { border-bottom: 0; }
 th { font-size: .85rem; color: var(--muted); font-weight: 600; white-space: nowrap; }
 td.num, th.num { text-align: right; white-space: nowrap; }
+/* narrow screens: each row becomes a small card of "label value" lines (labels from data-label) */
+@media (max-width: 640px) {
+  table.responsive thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+  table.responsive, table.responsive tbody, table.responsive tr, table.responsive td { display: block; width: 100%; }
+  table.responsive tr { border-bottom: 1px solid var(--line); padding: .35rem 0; }
+  table.responsive tr:last-child { border-bottom: 0; }
+  table.responsive td { border: 0; position: relative; padding: .1rem .6rem .1rem 8.1rem; min-height: 1.6rem; text-align: left; white-space: normal; overflow-wrap: anywhere; }
+  table.responsive td::before { content: attr(data-label); position: absolute; left: .6rem; width: 7rem; color: var(--muted); font-size: .85rem; padding-top: .1rem; }
+  table.responsive td[data-label=""] { padding-left: .6rem; }
+  table.responsive td[data-label=""]::before { content: none; }
+}
 .cards { display: grid; gap: .75rem; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: .75rem 1rem; min-width: 0; }
 .card h3, .card h4 { margin: 0 0 .4rem; }

@@ -44,12 +44,12 @@ export async function channelPageHtml(s: AppServices, catalog: WebCatalog, viewe
     const latest = files[0] ?? g.latest;
     const summary = typeof latest.about?.['summary'] === 'string' ? (latest.about['summary'] as string) : '';
     return html`<tr>
-<td><a href="${packagePage(channel.name, g.name)}${subdir ? query({ subdir }) : ''}">${g.name}</a></td>
-<td>${String(latest.record.version)}</td>
-<td class="num">${files.length.toLocaleString('en-US')}</td>
-<td>${g.subdirs.join(', ')}</td>
-<td>${timeTag(g.lastUpload)}</td>
-<td class="summary">${summary.length > 160 ? `${summary.slice(0, 157)}…` : summary}</td>
+<td data-label="Name"><a href="${packagePage(channel.name, g.name)}${subdir ? query({ subdir }) : ''}">${g.name}</a></td>
+<td data-label="Latest version">${String(latest.record.version)}</td>
+<td data-label="Files" class="num">${files.length.toLocaleString('en-US')}</td>
+<td data-label="Subdirs">${g.subdirs.join(', ')}</td>
+<td data-label="Last publish">${timeTag(g.lastUpload)}</td>
+<td data-label="Summary" class="summary">${summary.length > 160 ? `${summary.slice(0, 157)}…` : summary}</td>
 </tr>`;
   });
 
@@ -89,7 +89,7 @@ ${isAdmin ? html`<a href="${settingsPage(channel.name)}">Channel settings</a>` :
 ${filtered ? html`<p role="status">${plural(groups.length, 'package')} ${text ? html`matching <q>${text}</q>` : ''}${subdir ? html` in ${subdir}` : ''}. <a href="${channelPage(channel.name)}">Show all</a></p>` : ''}
 ${shown.length === 0
     ? html`<p class="notice">${filtered ? 'No package matches.' : 'Nothing has been published to this channel yet.'}</p>`
-    : html`<div class="table-wrap"><table>
+    : html`<div class="table-wrap"><table class="responsive">
 <caption class="visually-hidden">Packages, most recently published first</caption>
 <thead><tr><th scope="col">Name</th><th scope="col">Latest version</th><th scope="col" class="num">Files</th><th scope="col">Subdirs</th><th scope="col">Last publish</th><th scope="col">Summary</th></tr></thead>
 <tbody>${rows}</tbody></table></div>`}

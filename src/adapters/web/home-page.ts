@@ -23,32 +23,32 @@ export async function homePage(s: AppServices, catalog: WebCatalog, viewer: View
 
   const channelTable = rows.length === 0
     ? html`<p class="notice">No channels to show yet.${viewer.principal.kind === 'anonymous' ? ' Private channels appear after you sign in with a key that may read them.' : ''}</p>`
-    : html`<div class="table-wrap"><table>
+    : html`<div class="table-wrap"><table class="responsive">
 <caption class="visually-hidden">Channels you can see</caption>
 <thead><tr><th scope="col">Channel</th><th scope="col" class="num">Packages</th><th scope="col" class="num">Files</th><th scope="col">Latest publish</th></tr></thead>
 <tbody>
 ${rows.map((r) => html`<tr>
-<td><a href="${channelPage(r.channel.name)}">${r.channel.name}</a>${r.channel.private ? html` <span class="badge private">private</span>` : ''}${r.channel.requireAttestations ? html` <span class="badge ok">attestations required</span>` : ''}</td>
-<td class="num">${r.names.toLocaleString('en-US')}</td>
-<td class="num">${r.files.toLocaleString('en-US')}</td>
-<td>${timeTag(r.last)}</td>
+<td data-label="Channel"><a href="${channelPage(r.channel.name)}">${r.channel.name}</a>${r.channel.private ? html` <span class="badge private">private</span>` : ''}${r.channel.requireAttestations ? html` <span class="badge ok">attestations required</span>` : ''}</td>
+<td data-label="Packages" class="num">${r.names.toLocaleString('en-US')}</td>
+<td data-label="Files" class="num">${r.files.toLocaleString('en-US')}</td>
+<td data-label="Latest publish">${timeTag(r.last)}</td>
 </tr>`)}
 </tbody></table></div>`;
 
   const latest = recent.slice(0, LATEST);
   const latestList = latest.length === 0
     ? html`<p class="muted">Nothing published yet.</p>`
-    : html`<div class="table-wrap"><table>
+    : html`<div class="table-wrap"><table class="responsive">
 <caption class="visually-hidden">Latest publishes</caption>
 <thead><tr><th scope="col">Package</th><th scope="col">Version</th><th scope="col">Channel</th><th scope="col">Subdir</th><th scope="col">Published</th><th scope="col">Provenance</th></tr></thead>
 <tbody>
 ${latest.map(({ channel, pkg }) => html`<tr>
-<td><a href="${packagePage(channel.name, String(pkg.record.name))}#${fileAnchor(pkg.subdir, pkg.filename)}">${String(pkg.record.name)}</a></td>
-<td>${String(pkg.record.version)}</td>
-<td><a href="${channelPage(channel.name)}">${channel.name}</a></td>
-<td>${pkg.subdir}</td>
-<td>${timeTag(pkg.uploadedAt)}</td>
-<td>${pkg.attestationsSha256 ? html`<span class="badge ok">attested</span>` : html`<span class="badge warn">no attestation</span>`}</td>
+<td data-label="Package"><a href="${packagePage(channel.name, String(pkg.record.name))}#${fileAnchor(pkg.subdir, pkg.filename)}">${String(pkg.record.name)}</a></td>
+<td data-label="Version">${String(pkg.record.version)}</td>
+<td data-label="Channel"><a href="${channelPage(channel.name)}">${channel.name}</a></td>
+<td data-label="Subdir">${pkg.subdir}</td>
+<td data-label="Published">${timeTag(pkg.uploadedAt)}</td>
+<td data-label="Provenance">${pkg.attestationsSha256 ? html`<span class="badge ok">attested</span>` : html`<span class="badge warn">no attestation</span>`}</td>
 </tr>`)}
 </tbody></table></div>`;
 

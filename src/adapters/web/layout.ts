@@ -88,6 +88,25 @@ ${o.body}
 `.value;
 }
 
+// Anonymous visitors all get the same page for the same body: kept as bytes while the body object
+// lives (bodies are rebuilt, as new objects, when what they show changes).
+const anonymousPages = new WeakMap<Html, { key: string; bytes: Buffer }>();
+
+/**
+ * `layout` as bytes, reused for anonymous visitors when the body is an `Html` the caller keeps (the
+ * package page keeps its rendered bodies): then a page view costs what serving a stored file costs.
+ */
+export function layoutBytes(o: PageOptions & { body: Html }): Buffer {
+  const reusable = o.viewer.principal.kind === 'anonymous' && o.viewer.signedOutReason === null;
+  if (!reusable) return Buffer.from(layout(o));
+  const key = `${o.title}\u0000${o.path ?? ''}\u0000${JSON.stringify(o.crumbs ?? [])}`;
+  const hit = anonymousPages.get(o.body);
+  if (hit && hit.key === key) return hit.bytes;
+  const bytes = Buffer.from(layout(o));
+  anonymousPages.set(o.body, { key, bytes });
+  return bytes;
+}
+
 /** A copyable command: the text in a `<pre>` and a button the script reveals and wires. */
 export function copyBlock(id: string, text: string, label: string): Html {
   return html`<div class="copyline"><pre id="${id}"><code>${text}</code></pre><button type="button" class="secondary small" data-copy="${id}" hidden aria-label="Copy ${label}">Copy</button></div>`;

@@ -72,20 +72,20 @@ function subject(e: LogEntry): Html {
 
 async function entryRow(index: number, e: LogEntry, vis: Visibility): Promise<Html> {
   if (!(await vis.canSee(e.channel))) {
-    return html`<tr><td><a href="${logEntryPage(index)}">${index}</a></td><td>${timeTag(e.time)}</td><td colspan="4" class="muted">an entry about a channel you cannot see</td></tr>`;
+    return html`<tr><td data-label="Index"><a href="${logEntryPage(index)}">${index}</a></td><td data-label="Time">${timeTag(e.time)}</td><td data-label="" colspan="4" class="muted">an entry about a channel you cannot see</td></tr>`;
   }
   return html`<tr>
-<td><a href="${logEntryPage(index)}">${index}</a></td>
-<td>${timeTag(e.time)}</td>
-<td>${ACTIONS[e.action]}</td>
-<td>${subject(e)}</td>
-<td>${e.sha256 ? html`<code title="${e.sha256}">${e.sha256.slice(0, 12)}…</code>` : ''}</td>
-<td>${publisherText(e.publisher)}${e.attestation_sha256 ? html` <span class="badge ok">attested</span>` : ''}</td>
+<td data-label="Index"><a href="${logEntryPage(index)}">${index}</a></td>
+<td data-label="Time">${timeTag(e.time)}</td>
+<td data-label="Action">${ACTIONS[e.action]}</td>
+<td data-label="Subject">${subject(e)}</td>
+<td data-label="sha256">${e.sha256 ? html`<code title="${e.sha256}">${e.sha256.slice(0, 12)}…</code>` : ''}</td>
+<td data-label="By">${publisherText(e.publisher)}${e.attestation_sha256 ? html` <span class="badge ok">attested</span>` : ''}</td>
 </tr>`;
 }
 
 function entriesTable(rows: Html[], caption: string): Html {
-  return html`<div class="table-wrap"><table>
+  return html`<div class="table-wrap"><table class="responsive">
 <caption class="visually-hidden">${caption}</caption>
 <thead><tr><th scope="col">Index</th><th scope="col">Time</th><th scope="col">Action</th><th scope="col">Subject</th><th scope="col">sha256</th><th scope="col">By</th></tr></thead>
 <tbody>${rows}</tbody></table></div>`;

@@ -4,7 +4,7 @@ import { notFound } from '../../core/errors.ts';
 import type { ChannelIndex, FileFacts, PackageGroup, WebCatalog } from './catalog.ts';
 import { formatBytes, pageNumber, plural, timeTag } from './format.ts';
 import { externalLink, html, query, type Html } from './html.ts';
-import { copyBlock, layout, type Viewer } from './layout.ts';
+import { copyBlock, layoutBytes, type Viewer } from './layout.ts';
 import { channelPage, condaChannelUrl, fileAnchor, fileHref, packagePage, provenanceLinks } from './links.ts';
 import { provenancePanel } from './provenance.ts';
 
@@ -76,7 +76,7 @@ function groupView(g: PackageGroup): GroupView {
 const text = (v: unknown): string | null => (typeof v === 'string' && v.trim().length > 0 ? v : null);
 
 /** `/channels/NAME/packages/PKG`: versions, builds per subdir, files with their provenance. */
-export async function packagePageHtml(s: AppServices, catalog: WebCatalog, viewer: Viewer, channelName: string, name: string, q: PackageQuery): Promise<string> {
+export async function packagePageHtml(s: AppServices, catalog: WebCatalog, viewer: Viewer, channelName: string, name: string, q: PackageQuery): Promise<Buffer> {
   const channel = await s.channels.get(viewer.principal, channelName);
   const index = await catalog.channel(channel.name);
   const group = index.byName.get(name);
@@ -105,7 +105,7 @@ export async function packagePageHtml(s: AppServices, catalog: WebCatalog, viewe
     if (view.bodies.size >= MAX_BODIES_PER_GROUP) view.bodies.delete(view.bodies.keys().next().value!);
     view.bodies.set(bodyKey, body);
   }
-  return layout({
+  return layoutBytes({
     title: `${name} · ${channel.name}`,
     viewer,
     path: self,
@@ -133,13 +133,13 @@ export async function packagePageHtml(s: AppServices, catalog: WebCatalog, viewe
       if (!h) view.parts.set(key, (h = make()));
       return h;
     };
-    const versionTable = part(`versions|${allVersions}|${self}`, () => html`<div class="table-wrap"><table>
+    const versionTable = part(`versions|${allVersions}|${self}`, () => html`<div class="table-wrap"><table class="responsive">
 <caption class="visually-hidden">Versions, newest first in conda's version order, with builds per subdir</caption>
 <thead><tr><th scope="col">Version</th><th scope="col">Builds per subdir</th><th scope="col">Last upload</th></tr></thead>
 <tbody>${versionRows.map((v) => html`<tr>
-<td><a href="${self}${query({ version: v.version })}#files">${v.version}</a></td>
-<td><ul class="inline">${[...v.perSubdir].sort(([a], [b]) => (a < b ? -1 : 1)).map(([sd, n]) => html`<li><a href="${self}${query({ version: v.version, subdir: sd })}#files">${sd}</a> × ${n}</li>`)}</ul></td>
-<td>${timeTag(v.lastUpload)}</td>
+<td data-label="Version"><a href="${self}${query({ version: v.version })}#files">${v.version}</a></td>
+<td data-label="Builds per subdir"><ul class="inline">${[...v.perSubdir].sort(([a], [b]) => (a < b ? -1 : 1)).map(([sd, n]) => html`<li><a href="${self}${query({ version: v.version, subdir: sd })}#files">${sd}</a> × ${n}</li>`)}</ul></td>
+<td data-label="Last upload">${timeTag(v.lastUpload)}</td>
 </tr>`)}</tbody></table></div>
 ${!allVersions && view.versions.length > VERSIONS_SHOWN ? html`<p><a href="${self}${query({ versions: 'all' })}#versions">Show all ${view.versions.length} versions</a></p>` : ''}`);
 

@@ -63,7 +63,7 @@ type Form = Record<string, string>;
 
 interface Rendered {
   status?: number;
-  body: string;
+  body: string | Buffer;
   /** pages with secrets or settings: never stored by any cache */
   noStore?: boolean;
 }

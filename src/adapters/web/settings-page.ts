@@ -76,15 +76,15 @@ ${copyBlock('new-key-secret', state.created.secret, 'the new key')}
     : '';
 
   const publisherRows = publishers.map((p) => html`<tr>
-<td>${p.kind}</td><td>${publisherFacts(p)}</td><td>${timeTag(p.createdAt)}</td>
-<td><form class="inline" method="post" action="${base}/publishers/${encodeURIComponent(p.id)}/remove">${csrf}
+<td data-label="Kind">${p.kind}</td><td data-label="Identity">${publisherFacts(p)}</td><td data-label="Added">${timeTag(p.createdAt)}</td>
+<td data-label=""><form class="inline" method="post" action="${base}/publishers/${encodeURIComponent(p.id)}/remove">${csrf}
 <button type="submit" class="danger small" aria-label="Remove publisher ${p.id}">Remove</button></form></td>
 </tr>`);
 
   const keyRows = keys.map((k) => html`<tr>
-<td><code>${k.id}</code></td><td>${k.scope}</td><td>${k.description ?? ''}</td><td>${timeTag(k.createdAt)}</td>
-<td>${k.expiresAt ? timeTag(k.expiresAt) : html`<span class="muted">never</span>`}</td><td>${keyStatus(k, now)}</td>
-<td>${k.revokedAt ? '' : html`<form class="inline" method="post" action="${base}/keys/${encodeURIComponent(k.id)}/revoke">${csrf}
+<td data-label="Key"><code>${k.id}</code></td><td data-label="Scope">${k.scope}</td><td data-label="Description">${k.description ?? ''}</td><td data-label="Created">${timeTag(k.createdAt)}</td>
+<td data-label="Expires">${k.expiresAt ? timeTag(k.expiresAt) : html`<span class="muted">never</span>`}</td><td data-label="Status">${keyStatus(k, now)}</td>
+<td data-label="">${k.revokedAt ? '' : html`<form class="inline" method="post" action="${base}/keys/${encodeURIComponent(k.id)}/revoke">${csrf}
 <button type="submit" class="danger small" aria-label="Revoke key ${k.id}">Revoke</button></form>`}</td>
 </tr>`);
 
@@ -112,7 +112,7 @@ ${channel.private ? 'Only keys of this channel and the admin token can see it, i
 
 <h2 id="publishers">Trusted Publishers</h2>
 <p>CI identities whose signed attestations this channel accepts.</p>
-${publishers.length === 0 ? html`<p class="muted">None yet.</p>` : html`<div class="table-wrap"><table>
+${publishers.length === 0 ? html`<p class="muted">None yet.</p>` : html`<div class="table-wrap"><table class="responsive">
 <caption class="visually-hidden">Trusted Publishers</caption>
 <thead><tr><th scope="col">Kind</th><th scope="col">Identity</th><th scope="col">Added</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
 <tbody>${publisherRows}</tbody></table></div>`}
@@ -149,7 +149,7 @@ ${field('gen-issuer', 'issuer', 'Issuer URL', draft('generic', 'issuer'), { requ
 </div>
 
 <h2 id="keys">API keys</h2>
-${keys.length === 0 ? html`<p class="muted">No keys for this channel.</p>` : html`<div class="table-wrap"><table>
+${keys.length === 0 ? html`<p class="muted">No keys for this channel.</p>` : html`<div class="table-wrap"><table class="responsive">
 <caption class="visually-hidden">API keys of this channel</caption>
 <thead><tr><th scope="col">Key</th><th scope="col">Scope</th><th scope="col">Description</th><th scope="col">Created</th><th scope="col">Expires</th><th scope="col">Status</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
 <tbody>${keyRows}</tbody></table></div>`}
