@@ -3,6 +3,7 @@ import { notFound } from '../errors.ts';
 import type { AccessControl, Principal } from './access.ts';
 import { channelFileKey, packageBlobKey, sigsBlobKey, type BlobStore, type MetadataStore } from './ports.ts';
 import { contentEtag, type RepodataPublisher } from './repodata-publisher.ts';
+import { readSmallBlob } from './small-blob.ts';
 
 /** What a channel URL answers with: stored bytes by key, or bytes made on the spot. */
 export type ServedFile =
@@ -104,7 +105,7 @@ export class ServedFiles {
     const key = sigsBlobKey(sha);
     const etag = `"${sha}"`;
     if (s.kind === 'bundle') {
-      const sigs = await readSmallBlob(this.blobs, key);
+      const sigs = await readSmallBlob(this.blobs, key, 'the attestation');
       // the array is `[` + the bundle as uploaded + `]`: strip the brackets, never re-serialise
       const bytes = sigs.subarray(1, sigs.length - 1);
       return { source: 'bytes', bytes, contentType: 'application/json', cacheControl: cache('public, max-age=300'), etag: contentEtag(bytes) };
@@ -136,12 +137,4 @@ function sidecarOf(file: string): Sidecar | null {
   if (file.endsWith('.sigs')) return { kind: 'sigs', packageFile: file.slice(0, -'.sigs'.length) };
   if (file.endsWith('.sigstore')) return { kind: 'bundle', packageFile: file.slice(0, -'.sigstore'.length) };
   return null;
-}
-
-async function readSmallBlob(blobs: BlobStore, key: string): Promise<Buffer> {
-  const handle = await blobs.open(key);
-  if (!handle) throw notFound('attestation_not_found', 'the attestation is missing from storage');
-  const chunks: Buffer[] = [];
-  for await (const chunk of handle.stream()) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }

@@ -3,6 +3,7 @@ import type { AppServices } from '../../../app.ts';
 import { notFound } from '../../../core/errors.ts';
 import type { TrustedPublisher } from '../../../core/publish/publisher.ts';
 import { sigsBlobKey } from '../../../core/channel/ports.ts';
+import { readSmallBlob } from '../../../core/channel/small-blob.ts';
 import { principalOf } from '../principal.ts';
 
 /** The API speaks snake_case; the core's publisher spec uses camelCase field names. */
@@ -57,15 +58,12 @@ export function provenanceRoutes(app: FastifyInstance, s: AppServices) {
       const pkg = await s.packages.get(await principalOf(req, s.access), name, subdir, file);
       const record = await s.store.attestations.get(pkg.channel, pkg.subdir, pkg.filename);
       if (!record || !pkg.attestationsSha256) throw notFound('attestation_not_found', `${name}/${subdir}/${file} has no attestation`);
-      const handle = await s.blobs.open(sigsBlobKey(record.sigsSha256));
-      if (!handle) throw notFound('attestation_not_found', 'the attestation is missing from storage');
-      const chunks: Buffer[] = [];
-      for await (const c of handle.stream()) chunks.push(c as Buffer);
+      const sigs = await readSmallBlob(s.blobs, sigsBlobKey(record.sigsSha256), 'the attestation');
       return {
         filename: pkg.filename,
         sha256: pkg.sha256,
         attestations_sha256: record.sigsSha256,
-        bundles: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown[],
+        bundles: JSON.parse(sigs.toString('utf8')) as unknown[],
         verified: { ...record.verified, bundle_sha256: record.bundleSha256, verified_at: record.verifiedAt },
       };
     },
