@@ -128,7 +128,34 @@ describe('serving a channel to conda clients', () => {
     assert.equal((await fetch(`${server.url}/t/${pubKey}/pub/linux-64/repodata.json`)).status, 200);
   });
 
+  it('answers a revalidation only where a full request would succeed', async () => {
+    const url = `${server.url}/secret/linux-64/repodata.json`;
+    const withKey = await fetch(url, { headers: { authorization: `Bearer ${readKey}` } });
+    const etag = withKey.headers.get('etag')!;
+    assert.equal((await fetch(url, { headers: { authorization: `Bearer ${readKey}`, 'if-none-match': etag } })).status, 304);
+    assert.equal((await fetch(`${server.url}/t/${readKey}/secret/linux-64/repodata.json`, { headers: { 'if-none-match': etag } })).status, 304);
+    // the right validator without access still learns nothing: 404, as for a missing channel
+    assert.equal((await fetch(url, { headers: { 'if-none-match': etag } })).status, 404);
+    assert.equal((await fetch(url, { method: 'HEAD', headers: { 'if-none-match': etag } })).status, 404);
+    // public: 304 with the caching headers, for GET and HEAD; a stale validator gets the file
+    const pub = `${server.url}/pub/linux-64/current_repodata.json`;
+    const full = await fetch(pub);
+    const fresh = await fetch(pub, { headers: { 'if-none-match': full.headers.get('etag')! } });
+    assert.equal(fresh.status, 304);
+    assert.equal(fresh.headers.get('cache-control'), full.headers.get('cache-control'));
+    assert.equal(fresh.headers.get('etag'), full.headers.get('etag'));
+    assert.equal((await fetch(pub, { method: 'HEAD', headers: { 'if-none-match': full.headers.get('etag')! } })).status, 304);
+    assert.equal((await fetch(pub, { headers: { 'if-none-match': '"stale"' } })).status, 200);
+    assert.equal((await fetch(`${server.url}/pub/linux-64/repodata.json?x=1`, { headers: { 'if-none-match': full.headers.get('etag')! } })).status, 200);
+  });
+
   it('makes a channel private and public again', async () => {
+    const before = await fetch(`${server.url}/pub/noarch/repodata.json`);
+    const etag = before.headers.get('etag')!;
+    assert.equal((await fetch(`${server.url}/pub/noarch/repodata.json`, { headers: { 'if-none-match': etag } })).status, 304);
+    await api(server, 'PATCH', '/api/v1/channels/pub', { private: true });
+    assert.equal((await fetch(`${server.url}/pub/noarch/repodata.json`, { headers: { 'if-none-match': etag } })).status, 404, 'privacy applies at once, also to revalidations');
+    await api(server, 'PATCH', '/api/v1/channels/pub', { private: false });
     await api(server, 'PATCH', '/api/v1/channels/fresh', { private: true });
     assert.equal((await fetch(`${server.url}/fresh/noarch/repodata.json`)).status, 404);
     await api(server, 'PATCH', '/api/v1/channels/fresh', { private: false });

@@ -65,7 +65,7 @@ export async function sendServedFile(req: FastifyRequest, reply: FastifyReply, s
   return reply.send(handle.stream(range));
 }
 
-function etagMatches(header: string | undefined, etag: string): boolean {
+export function etagMatches(header: string | undefined, etag: string): boolean {
   if (!header) return false;
   if (header.trim() === '*') return true;
   // weak comparison, as RFC 9110 prescribes for If-None-Match

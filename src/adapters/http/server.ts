@@ -1,4 +1,6 @@
+import { createServer } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { answerRevalidation } from './fast-revalidation.ts';
 import type { AppServices } from '../../app.ts';
 import { isProvenaError } from '../../core/errors.ts';
 import { STATUS_BY_KIND } from './error-status.ts';
@@ -18,6 +20,11 @@ export interface HttpOptions {
 /** The HTTP face of Provena: handlers parse, call a service, and let errors map to status here, in one place. */
 export function buildHttpServer(services: AppServices, opts: HttpOptions): FastifyInstance {
   const app = Fastify({
+    // the hot revalidation path is answered in front of the framework (fast-revalidation.ts)
+    serverFactory: (handler) =>
+      createServer((req, res) => {
+        if (!answerRevalidation(req, res, services.servedFiles)) handler(req, res);
+      }),
     logger: opts.logger,
     bodyLimit: 1024 * 1024,
     // conda filenames and channel names are plain; keep decoded params as they are

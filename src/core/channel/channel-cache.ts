@@ -24,6 +24,12 @@ export class ChannelCache {
     return channel;
   }
 
+  /** The cached channel when fresh, without touching the database; undefined when not cached. */
+  peek(name: string): Channel | null | undefined {
+    const hit = this.entries.get(name);
+    return hit && this.now() - hit.at < this.ttlMs ? hit.channel : undefined;
+  }
+
   invalidate(name: string): void {
     this.entries.delete(name);
   }

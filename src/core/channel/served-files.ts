@@ -114,6 +114,21 @@ export class ServedFiles {
     return { source: 'blob', key, contentType: 'application/json', cacheControl, etag };
   }
 
+  /**
+   * conda's most frequent request, answered from memory: an anonymous revalidation of a public
+   * channel's repodata whose current ETag this process knows. Returns the validator and caching
+   * policy when the client's copy is current; null whenever anything would need a lookup, so the
+   * caller takes the ordinary path. Same outcome as resolve() for that case, minus the framework.
+   */
+  currentValidator(channelName: string, subdir: string, file: string): { etag: string; cacheControl: string } | null {
+    if (REPODATA_FILES[file] === undefined) return null;
+    const channel = this.access.channels.peek(channelName);
+    if (!channel || channel.private || !isKnownSubdir(subdir)) return null;
+    const published = this.repodata.publishedFile(channelFileKey(channel.name, subdir, file));
+    if (!published) return null;
+    return { etag: published.etag, cacheControl: file.startsWith('repodata_shards') ? SHARD_INDEX_CACHE : REPODATA_CACHE };
+  }
+
   async notices(principal: Principal, channelName: string): Promise<ServedFile> {
     const channel = await this.access.require(principal, channelName, 'read');
     return {
