@@ -26,9 +26,10 @@ import { webSection } from './sections/web.ts';
 import { tlogSection } from './sections/tlog.ts';
 import { tlogUploadSection } from './sections/tlog-upload.ts';
 import { attestSection } from './sections/attest.ts';
+import { verifyEnvSection } from './sections/verify-env.ts';
 
 /** In print order. Later issues append their sections here. */
-const SECTIONS: Section[] = [downloadSection, conditionalSection, ingestSection, tlogSection, tlogUploadSection, attestSection, webSection];
+const SECTIONS: Section[] = [downloadSection, conditionalSection, ingestSection, tlogSection, tlogUploadSection, attestSection, verifyEnvSection, webSection];
 
 /** The whole bench stops by itself after this, whatever happens. */
 const HARD_LIMIT_MS = 10 * 60_000;

@@ -117,7 +117,7 @@ async function verifyFileWithBundle(file: string, values: Values, io: Io): Promi
   if (values.json) {
     io.out(JSON.stringify({ ok, subject, sha256, verdict: judged.verdict, code: judged.code, reason: judged.reason, signer: judged.signer, notes: judged.notes, bundles: reports.map(bundleJson) }));
   } else if (ok) {
-    io.out(`verified ${subject}${filename === null ? '' : ` (sha256:${sha256})`}: ${judged.reason}`);
+    io.out(`verified ${subject}${filename === null ? '' : ` (sha256:${sha256})`}: signed by ${judged.signer}; ${judged.reason}`);
     for (const r of reports) {
       if (r.outcome !== 'verified') continue;
       const s = r.signer;
@@ -229,7 +229,7 @@ async function verifyChannelSpecs(channel: string, specs: string[], values: Valu
   }
   const run = await verifyPackages(targets, (t) => entry(t.channelUrl!), runOptions(values, { download: false }));
   run.results.push(...notFound);
-  return report(run, values, io);
+  return report(run, values, io, { channel: channelUrl, specs });
 }
 
 /** The records a spec names: a filename exactly, or a match spec's newest record per subdir (every one with --all). */
@@ -300,7 +300,7 @@ export function report(run: RunResult, values: { json?: boolean }, io: Io, extra
   }
   if (run.results.length === 1 && Object.keys(extra).length === 0) {
     const r = run.results[0]!;
-    const line = `${r.verdict === 'verified' ? 'verified' : r.verdict.toUpperCase()} ${r.channelUrl ? `${r.channelUrl}/${r.subdir}/` : ''}${r.filename}: ${r.reason}`;
+    const line = `${r.verdict === 'verified' ? 'verified' : r.verdict.toUpperCase()} ${r.channelUrl ? `${r.channelUrl}/${r.subdir}/` : ''}${r.filename}: ${r.signer ? `signed by ${r.signer}; ` : ''}${r.reason}`;
     (r.verdict === 'failed' || r.verdict === 'error' ? io.err : io.out)(line);
     for (const n of r.notes) io.out(`  note: ${n}`);
   } else {

@@ -9,7 +9,7 @@ import type { PackageResult } from '../../core/verify/channel-package.ts';
 import { ServerLog, type LogMemory, type LogSummary } from '../../core/verify/log-check.ts';
 import { loadTrustRoots, type TrustRootSource } from '../sigstore/trusted-roots.ts';
 import { CliError, usageError } from './cli-error.ts';
-import { Http, HttpLogSource, serverOf } from './verify-http.ts';
+import { Http, HttpLogSource, redact, serverOf } from './verify-http.ts';
 
 /** Options every verify command takes. */
 export const TRUST_OPTIONS = {
@@ -194,7 +194,7 @@ export function resultJson(r: PackageResult): Record<string, unknown> {
     filename: r.filename,
     channel: r.channelUrl,
     subdir: r.subdir,
-    url: r.url,
+    url: r.url === null ? null : redact(r.url),
     sha256: r.sha256,
     platforms: r.platforms,
     verdict: r.verdict,

@@ -18,6 +18,9 @@ const MAX_SHARD_INDEX_BYTES = 64 * 1024 * 1024;
 const MAX_SHARD_BYTES = 64 * 1024 * 1024;
 const MAX_REPODATA_BYTES = 1024 * 1024 * 1024;
 const MAX_SMALL_BYTES = 1024 * 1024;
+/** read the whole repodata instead of shards when at least this many names, and this share of the subdir's names, are wanted */
+const FULL_REPODATA_MIN_NAMES = 16;
+const FULL_REPODATA_SHARE = 0.3;
 
 export class Http {
   /** requests made, for reports and the bench */
@@ -54,13 +57,20 @@ export class Http {
     return { sha256: h.digest('hex'), size };
   }
 
+  /**
+   * Every request is a GET, so a connection the server closed while it sat idle in the pool (the
+   * keep-alive race: "other side closed", ECONNRESET) is retried on a new one, twice at most.
+   */
   private async fetch(url: string): Promise<Response> {
-    this.requests++;
     const { href, headers } = withCredentials(url);
-    try {
-      return await fetch(href, { headers, redirect: 'follow', signal: AbortSignal.timeout(TIMEOUT_MS) });
-    } catch (e) {
-      throw unavailable(`cannot reach ${redact(url)}: ${describe(e)}`);
+    for (let attempt = 1; ; attempt++) {
+      this.requests++;
+      try {
+        return await fetch(href, { headers, redirect: 'follow', signal: AbortSignal.timeout(TIMEOUT_MS) });
+      } catch (e) {
+        if (attempt >= 3 || !isStaleConnection(e)) throw unavailable(`cannot reach ${redact(url)}: ${describe(e)}`);
+        await new Promise((r) => setTimeout(r, 20 * attempt));
+      }
     }
   }
 
@@ -71,6 +81,12 @@ export class Http {
     if (res.status >= 500 || res.status === 429 || res.status === 408) throw unavailable(`${redact(url)} answered ${res.status}`);
     throw unprocessable('http_error', `${redact(url)} answered ${res.status}`);
   }
+}
+
+function isStaleConnection(e: unknown): boolean {
+  const cause = (e as { cause?: { code?: unknown; message?: unknown } })?.cause;
+  const code = typeof cause?.code === 'string' ? cause.code : '';
+  return ['UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNRESET', 'EPIPE'].includes(code) || /other side closed/.test(String(cause?.message ?? ''));
 }
 
 /** fetch() refuses URLs with credentials: they travel as Basic authentication instead. */
@@ -125,8 +141,21 @@ type SubdirIndex =
 export class HttpChannelReader implements ChannelReader {
   private readonly indexes = new Map<string, Promise<SubdirIndex>>();
   private readonly shards = new Map<string, Promise<Map<string, RecordEntry>>>();
+  /** package names the caller will ask for, by channel and subdir */
+  private readonly expected = new Map<string, Set<string>>();
 
   constructor(readonly http: Http) {}
+
+  /**
+   * Says which packages will be asked for: when they are a large part of a sharded subdir, one
+   * repodata.json.zst costs fewer requests than a shard per name (and no more memory than those shards).
+   */
+  expect(channel: string, subdir: string, filename: string): void {
+    const key = `${trim(channel)}|${subdir}`;
+    const names = this.expected.get(key) ?? new Set<string>();
+    names.add(packageNameOfFilename(filename));
+    this.expected.set(key, names);
+  }
 
   async record(channel: string, subdir: string, filename: string): Promise<RecordView | null> {
     return (await this.recordsOf(channel, subdir, packageNameOfFilename(filename))).get(filename) ?? null;
@@ -175,7 +204,10 @@ export class HttpChannelReader implements ChannelReader {
         shards.set(name, sha);
       }
       const base = typeof doc.info?.shards_base_url === 'string' ? doc.info.shards_base_url : './shards/';
-      return { kind: 'shards', shards, shardBase: new URL(base.endsWith('/') ? base : `${base}/`, indexUrl).toString() };
+      const wanted = this.expected.get(`${channel}|${subdir}`)?.size ?? 0;
+      if (wanted < FULL_REPODATA_MIN_NAMES || wanted < shards.size * FULL_REPODATA_SHARE) {
+        return { kind: 'shards', shards, shardBase: new URL(base.endsWith('/') ? base : `${base}/`, indexUrl).toString() };
+      }
     }
     let json: Uint8Array | null = null;
     const zst = await this.http.get(`${channel}/${subdir}/repodata.json.zst`, MAX_REPODATA_BYTES);

@@ -44,6 +44,7 @@ export async function verifyPackages(targets: readonly Target[], policyFor: (t: 
   const signer = (p: ChannelPolicy): SignerSpec => (o.key ? { kind: 'key', ...o.key } : { kind: 'identity', rules: p.identities });
   const ctx = { reader, roots: o.roots, signer, log: logs.forChannel, predicateType: o.predicateType };
   const bar = o.progress ? new ProgressBar(o.progress.label, targets.length, 'items', o.progress.stream) : null;
+  for (const t of targets) if (t.fetchChannelUrl !== null && t.subdir !== null) reader.expect(t.fetchChannelUrl, t.subdir, t.filename);
 
   const results: PackageResult[] = new Array(targets.length);
   let next = 0;

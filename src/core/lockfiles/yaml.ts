@@ -116,7 +116,7 @@ class Reader {
     const out: YamlValue[] = [];
     for (;;) {
       const line = this.peekContent();
-      if (line === null || line.indent < indent) return out;
+      if (line === null || line.indent < indent || isDocumentMarker(line)) return out;
       if (line.indent > indent) throw this.error(line, 'unexpected indentation inside a sequence');
       if (!isSequenceItem(line.text)) {
         // a mapping key at the sequence's own indentation ends a compact sequence under that mapping
@@ -147,7 +147,7 @@ class Reader {
     const out: { [key: string]: YamlValue } = Object.create(null);
     for (;;) {
       const line = this.peekContent();
-      if (line === null || line.indent < indent) break;
+      if (line === null || line.indent < indent || isDocumentMarker(line)) break;
       if (line.indent > indent) throw this.error(line, 'unexpected indentation inside a mapping');
       const key = this.keyOf(line);
       if (key === null) {
@@ -330,6 +330,10 @@ class Reader {
   private error(line: Line | null, why: string): ProvenaError {
     return invalid('yaml_invalid', `${this.source}${line ? `, line ${line.no}` : ''}: ${why}`);
   }
+}
+
+function isDocumentMarker(line: Line): boolean {
+  return line.indent === 0 && /^(---|\.\.\.)(\s|$)/.test(line.text);
 }
 
 function isSequenceItem(text: string): boolean {

@@ -59,7 +59,8 @@ export function parseKeyedBundle(json: unknown, path: string): BundleWithDsseEnv
   }
   if (record.dsseEnvelope === undefined) throw unprocessable('attestation_not_dsse', `${path}: expected a dsseEnvelope (an in-toto statement), got none`);
   try {
-    assertBundleShape(json);
+    // proto3 JSON leaves out an empty hint (`"publicKey": {}`); the shape check wants the field
+    assertBundleShape(withDefaultHint(record));
   } catch (e) {
     if (isProvenaError(e)) throw unprocessable(e.code, e.detail.replace(/^bundle/, path));
     throw e;
@@ -90,6 +91,13 @@ export function parseKeyedBundle(json: unknown, path: string): BundleWithDsseEnv
     if (checkpoint !== undefined) parseCheckpoint(checkpoint, `${at}.inclusionProof.checkpoint`);
   });
   return bundle as BundleWithDsseEnvelope;
+}
+
+function withDefaultHint(record: Record<string, unknown>): unknown {
+  const material = record.verificationMaterial as Record<string, unknown> | undefined;
+  const publicKey = material?.publicKey;
+  if (typeof publicKey !== 'object' || publicKey === null || Array.isArray(publicKey) || 'hint' in publicKey) return record;
+  return { ...record, verificationMaterial: { ...material, publicKey: { ...publicKey, hint: '' } } };
 }
 
 export function verifyKeyedBundle(

@@ -55,11 +55,12 @@ export function judgeBundles(reports: readonly BundleReport[], opts: { unknownPr
   const first = trusted[0]!;
   const signer = describeSigner(first);
   const statement = first.statement!;
-  const what = [`signed by ${signer}`];
+  const what: string[] = [];
   if (first.tlog !== null) what.push(`Rekor entry ${first.tlog.logIndex}`);
   if (statement.targetChannel !== null) what.push(`targetChannel ${statement.targetChannel}${statement.compared.channel ? '' : ' (not compared)'}`);
   else notes.push('the statement names no targetChannel');
   if (!statement.compared.name) notes.push(`subject name ${JSON.stringify(statement.subjectName)} not compared (only a digest was given)`);
+  if (first.keyId === null) what.push(`issuer ${first.signer?.issuer ?? 'none'}`);
   return { verdict: warned ? 'warning' : 'verified', code: warned ? 'predicate_type' : null, reason: what.join(', '), signer, notes };
 }
 
