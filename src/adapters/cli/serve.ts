@@ -46,7 +46,8 @@ export async function serve(settings: Settings): Promise<void> {
   await startLog(app.services.log, logIdentity);
 
   const address = await app.http.listen({ host: settings.host, port: settings.port });
-  if (settings.port === 0 && !process.env.PROVENA_PUBLIC_URL) {
+  // with --port 0 the derived URL is only known now; a configured public URL always wins
+  if (settings.port === 0 && !settings.public_url_given) {
     app.services.publicUrl = address.replace('0.0.0.0', '127.0.0.1');
   }
   process.stdout.write(`provena: listening on ${address} (data ${dataDir}, public URL ${app.services.publicUrl})\n`);

@@ -32,7 +32,8 @@ const SettingsSchema = z
   })
   .strict();
 
-export type Settings = z.infer<typeof SettingsSchema> & { public_url: string };
+/** `public_url_given`: set by flag, file or env (otherwise derived from host and port) */
+export type Settings = z.infer<typeof SettingsSchema> & { public_url: string; public_url_given: boolean };
 
 /** Each setting's environment variable is PROVENA_ + its name in upper case. */
 export const SETTING_NAMES = [
@@ -79,7 +80,7 @@ export function loadSettings(flags: Record<string, string | string[] | undefined
   const s = parsed.data;
   const hostForUrl = s.host === '0.0.0.0' || s.host === '::' ? '127.0.0.1' : s.host;
   const publicUrl = (s.public_url ?? `http://${hostForUrl.includes(':') ? `[${hostForUrl}]` : hostForUrl}:${s.port}`).replace(/\/+$/, '');
-  return { ...s, public_url: publicUrl };
+  return { ...s, public_url: publicUrl, public_url_given: s.public_url !== undefined };
 }
 
 function readConfigFile(file: string): Record<string, unknown> {
