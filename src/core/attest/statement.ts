@@ -84,19 +84,20 @@ function checkPredicate(predicate: unknown, channelUrl: string): string | null {
   return target;
 }
 
-function refuse(code: string, field: string, expected: string, actual: string) {
+/** A refusal naming the field, what was expected and what came (shared by the server's and the user's checks). */
+export function refuse(code: string, field: string, expected: string, actual: string) {
   return unprocessable(code, `${field}: expected ${expected}, got ${actual}`, { field, expected, actual });
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
+export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function kindOf(v: unknown): string {
+export function kindOf(v: unknown): string {
   return Array.isArray(v) ? 'an array' : v === null ? 'null' : v === undefined ? 'nothing' : typeof v;
 }
 
-function show(v: unknown): string {
+export function show(v: unknown): string {
   return typeof v === 'string' ? JSON.stringify(abbreviate(v)) : kindOf(v);
 }
 

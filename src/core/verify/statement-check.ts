@@ -1,5 +1,5 @@
 import { unprocessable } from '../errors.ts';
-import { checkStatement, CONDA_PUBLISH_PREDICATE_TYPE, IN_TOTO_PAYLOAD_TYPE, IN_TOTO_STATEMENT_V1 } from '../attest/statement.ts';
+import { checkStatement, CONDA_PUBLISH_PREDICATE_TYPE, IN_TOTO_PAYLOAD_TYPE, IN_TOTO_STATEMENT_V1, isRecord, kindOf, refuse, show } from '../attest/statement.ts';
 
 /** What the user (or the channel) says the attested artifact is. */
 export interface ArtifactExpectation {
@@ -85,21 +85,4 @@ export function checkAttestedStatement(payloadType: string, payload: Uint8Array,
     throw refuse('subject_name', 'subject.name', expect.filename, JSON.stringify(name));
   }
   return { predicateType: String(predicateType), subjectName: name, sha256, targetChannel: null, compared: { name: expect.filename !== null && name !== null, channel: false } };
-}
-
-function refuse(code: string, field: string, expected: string, actual: string) {
-  return unprocessable(code, `${field}: expected ${expected}, got ${actual}`, { field, expected, actual });
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function kindOf(v: unknown): string {
-  return Array.isArray(v) ? 'an array' : v === null ? 'null' : v === undefined ? 'nothing' : typeof v;
-}
-
-function show(v: unknown): string {
-  if (typeof v !== 'string') return kindOf(v);
-  return JSON.stringify(v.length > 100 ? `${v.slice(0, 100)}…` : v);
 }
