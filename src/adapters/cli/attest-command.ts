@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseAttestation } from '../../core/attest/bundle.ts';
@@ -11,6 +10,7 @@ import { PUBLIC_GOOD, signStatement } from '../sigstore/signer.ts';
 import { CliError, usageError } from './cli-error.ts';
 import { parse } from './run-cli.ts';
 import { processIo, type Io } from './cli-io.ts';
+import { hashFile } from './file-digest.ts';
 
 export const SIGNING_OPTIONS = {
   'identity-token': { type: 'string' },
@@ -181,15 +181,6 @@ export async function sigstoreIdToken(config: SigningConfig, env: NodeJS.Process
   );
 }
 
-async function hashFile(file: string): Promise<string> {
-  const h = createHash('sha256');
-  try {
-    for await (const chunk of fs.createReadStream(file)) h.update(chunk as Buffer);
-  } catch (e) {
-    throw usageError(`cannot read ${file}: ${(e as Error).message}`);
-  }
-  return h.digest('hex');
-}
 
 function writeAtomically(file: string, text: string): void {
   const tmp = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.tmp-${process.pid}`);

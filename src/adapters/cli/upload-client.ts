@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import * as http from 'node:http';
@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { describeFailure, type ServerTarget } from './api-client.ts';
 import { CliError } from './cli-error.ts';
 import { ProgressBar } from './progress.ts';
+import { hashFile } from './file-digest.ts';
 
 export interface UploadOptions {
   channel: string;
@@ -25,7 +26,7 @@ export async function uploadPackage(target: ServerTarget, file: string, opts: Up
   const size = (await stat(file).catch(() => {
     throw new CliError(`cannot read ${file}: no such file`, 2);
   })).size;
-  const sha256 = await sha256File(file);
+  const sha256 = await hashFile(file);
   const boundary = `provena-${randomBytes(12).toString('hex')}`;
   const head = Buffer.from(
     `--${boundary}\r\n` +
@@ -74,10 +75,4 @@ export async function uploadPackage(target: ServerTarget, file: string, opts: Up
   if (status === 409) return { status: 'exists', detail: describeFailure(status, text) };
   if (status < 200 || status >= 300) throw new CliError(`${filename}: ${describeFailure(status, text)}`, 1);
   return { status: 'uploaded', body: JSON.parse(text) };
-}
-
-async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }

@@ -1,4 +1,4 @@
-import { createHash, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { normalizeChannelUrl } from '../../core/attest/channel-url.ts';
@@ -32,6 +32,7 @@ import {
 } from './verify-common.ts';
 import { Http, HttpChannelReader } from './verify-http.ts';
 import { countVerdicts, policyDecision, verifyPackages, type Decision, type RunResult } from './verify-run.ts';
+import { hashFile } from './file-digest.ts';
 
 const VERIFY_OPTIONS = {
   ...TRUST_OPTIONS,
@@ -160,15 +161,6 @@ function signerFrom(values: Values): SignerSpec {
   return { kind: 'identity', rules: [identityRuleFrom(values)] };
 }
 
-async function hashFile(file: string): Promise<string> {
-  const h = createHash('sha256');
-  try {
-    for await (const chunk of fs.createReadStream(file)) h.update(chunk as Buffer);
-  } catch (e) {
-    throw usageError(`cannot read ${file}: ${(e as Error).message}`);
-  }
-  return h.digest('hex');
-}
 
 // ---------------------------------------------------------------------------------------------
 // verify URL and verify --channel URL SPEC...

@@ -19,17 +19,7 @@ export interface VerificationMaterialParts {
  * one shape each part is allowed: canonical DER, readable log bodies and checkpoints, a plain RFC 3161 token.
  */
 export function readVerificationMaterial(bundle: BundleWithDsseEnvelope, path: string): VerificationMaterialParts {
-  bundle.verificationMaterial.tlogEntries.forEach((entry, i) => {
-    const at = `${path}.verificationMaterial.tlogEntries[${i}]`;
-    try {
-      const body: unknown = JSON.parse(entry.canonicalizedBody.toString('utf8'));
-      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error('not an object');
-    } catch (e) {
-      throw malformed(`${at}.canonicalizedBody`, 'a JSON object', (e as Error).message);
-    }
-    const checkpoint = entry.inclusionProof?.checkpoint?.envelope;
-    if (checkpoint !== undefined) parseCheckpoint(checkpoint, `${at}.inclusionProof.checkpoint`);
-  });
+  checkTlogEntryShapes(bundle, path);
   const ders = certificateDers(bundle);
   const certificate = parseDer(ders[0]!, `${path}.verificationMaterial.certificate`, (b) => X509Certificate.parse(b));
   checkSignatureAlgorithm(certificate, `${path}.verificationMaterial.certificate`);
@@ -77,4 +67,19 @@ function parseDer<T extends { root: { toDER(): Buffer } }>(der: Buffer, path: st
   } catch (e) {
     throw malformed(path, 'DER', (e as Error).message);
   }
+}
+
+/** Every log entry's body is a JSON object and its checkpoint (if any) parses: checked before any verifier reads them. */
+export function checkTlogEntryShapes(bundle: BundleWithDsseEnvelope, path: string): void {
+  bundle.verificationMaterial.tlogEntries.forEach((entry, i) => {
+    const at = `${path}.verificationMaterial.tlogEntries[${i}]`;
+    try {
+      const body: unknown = JSON.parse(entry.canonicalizedBody.toString('utf8'));
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error('not an object');
+    } catch (e) {
+      throw malformed(`${at}.canonicalizedBody`, 'a JSON object', (e as Error).message);
+    }
+    const checkpoint = entry.inclusionProof?.checkpoint?.envelope;
+    if (checkpoint !== undefined) parseCheckpoint(checkpoint, `${at}.inclusionProof.checkpoint`);
+  });
 }

@@ -14,7 +14,7 @@ import { BUNDLE_MEDIA_TYPES } from '../attest/bundle.ts';
 import { assertBundleShape, malformed } from '../attest/bundle-shape.ts';
 import type { TlogRecord, VerifiedTimestamp } from '../attest/sigstore-verify.ts';
 import type { SigstoreTrustRoot } from '../attest/trust-root.ts';
-import { parseCheckpoint } from '../attest/tlog-binding.ts';
+import { checkTlogEntryShapes } from '../attest/bundle-material.ts';
 import { invalid, isProvenaError, unprocessable } from '../errors.ts';
 
 /**
@@ -79,17 +79,7 @@ export function parseKeyedBundle(json: unknown, path: string): BundleWithDsseEnv
     throw malformed(path, `a valid ${mediaType} bundle`, (e as Error).message);
   }
   if (bundle.content.$case !== 'dsseEnvelope') throw malformed(`${path}.dsseEnvelope`, 'a DSSE envelope', bundle.content.$case);
-  bundle.verificationMaterial.tlogEntries.forEach((entry, i) => {
-    const at = `${path}.verificationMaterial.tlogEntries[${i}]`;
-    try {
-      const body: unknown = JSON.parse(entry.canonicalizedBody.toString('utf8'));
-      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error('not an object');
-    } catch (e) {
-      throw malformed(`${at}.canonicalizedBody`, 'a JSON object', (e as Error).message);
-    }
-    const checkpoint = entry.inclusionProof?.checkpoint?.envelope;
-    if (checkpoint !== undefined) parseCheckpoint(checkpoint, `${at}.inclusionProof.checkpoint`);
-  });
+  checkTlogEntryShapes(bundle as BundleWithDsseEnvelope, path);
   return bundle as BundleWithDsseEnvelope;
 }
 
