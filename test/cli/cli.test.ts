@@ -1,24 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ADMIN_TOKEN, PACKAGES_DIR, ROOT, startServer, type RunningServer } from '../support/server.ts';
+import { provena } from '../support/cli.ts';
 
-function provena(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/provena.js'), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, PROVENA_SERVER: '', PROVENA_TOKEN: '', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('provena CLI against a real server', () => {
   let server: RunningServer;

@@ -1,24 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { writePackage } from '../support/package-factory.ts';
-import { ADMIN_TOKEN, ROOT, startServer, type RunningServer } from '../support/server.ts';
+import { ADMIN_TOKEN, startServer, type RunningServer } from '../support/server.ts';
 import { startSigstoreStack, type SigstoreStack } from '../support/sigstore-stack/index.ts';
+import { provena } from '../support/cli.ts';
 
-function provena(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/provena.js'), ...args], { cwd: ROOT, env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('provena publisher / channel update / upload --attestation', () => {
   let server: RunningServer;

@@ -1,35 +1,17 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makePackage } from '../support/package-factory.ts';
-import { api, ROOT } from '../support/server.ts';
+import { api } from '../support/server.ts';
 import { startSigstoreStack, type SigstoreStack } from '../support/sigstore-stack/index.ts';
 import { addPublisher, startTrustedPublishingServer, type TrustedPublishingEnv } from '../support/trusted-publishing.ts';
+import { provena } from '../support/cli.ts';
 
 /** No ambient CI credentials or server settings leak from the machine running the tests. */
-const CLEAN_ENV = {
-  PROVENA_SERVER: '',
-  PROVENA_TOKEN: '',
-  PROVENA_ID_TOKEN: '',
-  ACTIONS_ID_TOKEN_REQUEST_URL: '',
-  ACTIONS_ID_TOKEN_REQUEST_TOKEN: '',
-  GITHUB_ACTIONS: '',
-};
 
-function provena(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/provena.js'), ...args], { cwd: ROOT, env: { ...process.env, ...CLEAN_ENV, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /**
  * `provena upload --trusted-publishing` as a CI job runs it: in GitHub Actions against the issuer's

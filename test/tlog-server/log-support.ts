@@ -1,32 +1,12 @@
 // Helpers for the transparency-log tests against the real server: the CLI as a child process, the
 // log's key and checkpoint as a client sees them, and small real packages.
-import { spawn } from 'node:child_process';
-import * as path from 'node:path';
 import { type Checkpoint, openCheckpoint } from '../../src/core/tlog/checkpoint.ts';
 import { noteVerifier } from '../../src/core/tlog/key-ring.ts';
 import type { NoteVerifier } from '../../src/core/tlog/note.ts';
 import { makePackage } from '../support/package-factory.ts';
-import { ROOT } from '../support/server.ts';
+export { provena, type CliResult } from '../support/cli.ts';
 
-export interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
-export function provena(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/provena.js'), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, PROVENA_SERVER: '', PROVENA_TOKEN: '', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 export interface ServedLog {
   keyText: string;

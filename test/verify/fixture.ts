@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { createServer } from 'node:http';
@@ -12,9 +11,11 @@ import type { Io } from '../../src/adapters/cli/cli-io.ts';
 import { verifyCommand } from '../../src/adapters/cli/verify-command.ts';
 import { verifyEnvCommand } from '../../src/adapters/cli/verify-env-command.ts';
 import { makePackage } from '../support/package-factory.ts';
-import { ADMIN_TOKEN, api, ROOT, startServer, type RunningServer } from '../support/server.ts';
+import { ADMIN_TOKEN, api, startServer, type RunningServer } from '../support/server.ts';
 import { startSigstoreStack, type SigstoreStack } from '../support/sigstore-stack/index.ts';
 import { uploadMultipart } from '../support/upload.ts';
+import { CLEAN_ENV, provena as runCli } from '../support/cli.ts';
+export { CLEAN_ENV };
 
 export const GITHUB = 'https://token.actions.githubusercontent.com';
 export const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -49,30 +50,11 @@ export const verify = (args: string[]) => inProcess(verifyCommand, args);
 export const verifyEnv = (args: string[]) => inProcess(verifyEnvCommand, args);
 export const attest = (args: string[], env: NodeJS.ProcessEnv = {}) => inProcess(attestCommand, args, env);
 
-/** No ambient CI credentials or server settings leak from the machine running the tests. */
-export const CLEAN_ENV: Record<string, string> = {
-  PROVENA_SERVER: '',
-  PROVENA_TOKEN: '',
-  PROVENA_ID_TOKEN: '',
-  SIGSTORE_ID_TOKEN: '',
-  ACTIONS_ID_TOKEN_REQUEST_URL: '',
-  ACTIONS_ID_TOKEN_REQUEST_TOKEN: '',
-  GITHUB_ACTIONS: '',
-  PROVENA_FULCIO_URL: '',
-  PROVENA_REKOR_URL: '',
-  PROVENA_TSA_URL: '',
-};
 
 /** The real CLI, as a user runs it. */
-export function provena(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/provena.js'), ...args], { cwd: ROOT, env: { ...process.env, ...CLEAN_ENV, ...env } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('exit', (code) => resolve({ code: code ?? -1, out, err }));
-  });
+export async function provena(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  const r = await runCli(args, env);
+  return { code: r.code ?? -1, out: r.stdout, err: r.stderr };
 }
 
 export function tempDir(prefix = 'provena-verify-'): string {
