@@ -2,9 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createApp } from '../../app.ts';
-import { FsBlobStore } from '../blobs/fs/fs-blob-store.ts';
-import { KyselyStore } from '../store/kysely-store.ts';
-import { openSqlite } from '../store/sqlite/open-sqlite.ts';
+import { openBlobs, openStore } from './backends.ts';
 import type { Settings } from '../config/settings.ts';
 import { recoverOnStart } from './recover.ts';
 import { trustRootsFromSettings } from './trust-roots.ts';
@@ -21,9 +19,8 @@ export async function serve(settings: Settings): Promise<void> {
   fs.mkdirSync(spoolDir, { recursive: true });
 
   const adminToken = settings.admin_token ?? adminTokenFromDataDir(dataDir);
-  const store = new KyselyStore(openSqlite(path.join(dataDir, 'provena.sqlite')));
-  await store.migrate();
-  const blobs = new FsBlobStore(path.join(dataDir, 'blobs'));
+  const store = await openStore(settings, dataDir);
+  const blobs = await openBlobs(settings, dataDir);
   const logIdentity = loadLogIdentity(dataDir, settings);
 
   const app = createApp({

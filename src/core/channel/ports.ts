@@ -134,6 +134,24 @@ export interface Clock {
   now(): Date;
 }
 
+/** One of a subdir's generated files as just published, named by what signed metadata (TUF) records. */
+export interface PublishedChannelFile {
+  /** relative to the subdir: `repodata.json`, `repodata.json.zst`, `current_repodata.json`, `repodata_shards.msgpack.zst` */
+  path: string;
+  /** the blob key the bytes are under */
+  key: string;
+  sha256: string;
+  size: number;
+}
+
+/**
+ * Told of every new version of a subdir's files, after they are all in place and before the refresh
+ * that made them resolves. Signed repodata hangs off this; a failure fails the refresh.
+ */
+export interface RepodataListener {
+  subdirPublished(channel: string, subdir: string, files: readonly PublishedChannelFile[]): Promise<void>;
+}
+
 export const packageBlobKey = (sha256: string) => `pkgs/sha256/${sha256.slice(0, 2)}/${sha256}`;
 export const sigsBlobKey = (sha256: string) => `sigs/sha256/${sha256.slice(0, 2)}/${sha256}`;
 export const channelFileKey = (channel: string, subdir: string, file: string) => `channels/${channel}/${subdir}/${file}`;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { subdirFiles, type ChannelFile } from '../repodata/channel-files.ts';
 import type { PackageRecord } from '../conda/types.ts';
-import { channelFileKey, type BlobStore, type MetadataStore } from './ports.ts';
+import { channelFileKey, type BlobStore, type MetadataStore, type PublishedChannelFile, type RepodataListener } from './ports.ts';
 
 /** What this process last wrote under a key: a content ETag, and the bytes when they are small. */
 export interface PublishedFile {
@@ -35,6 +35,7 @@ export class RepodataPublisher {
   constructor(
     private readonly store: MetadataStore,
     private readonly blobs: BlobStore,
+    private readonly listeners: readonly RepodataListener[] = [],
   ) {}
 
   refresh(channel: string, subdir: string): Promise<void> {
@@ -68,13 +69,17 @@ export class RepodataPublisher {
     // immutable shards first, then the index that names them, then the full files: a reader that
     // follows an index always finds what it names
     const order = (f: ChannelFile) => (f.path.startsWith('shards/') ? 0 : f.path.startsWith('repodata_shards') ? 1 : 2);
+    const published: PublishedChannelFile[] = [];
     for (const file of [...files].sort((a, b) => order(a) - order(b))) {
       const key = channelFileKey(channel, subdir, file.path);
       await this.blobs.putBytes(key, file.bytes);
+      if (file.path.startsWith('shards/')) continue;
       // remembered after the swap: a reader may briefly get new bytes with the old ETag (harmless:
       // it revalidates), never old bytes with the new one
-      if (!file.path.startsWith('shards/')) this.remember(key, file.bytes);
+      this.remember(key, file.bytes);
+      published.push({ path: file.path, key, sha256: createHash('sha256').update(file.bytes).digest('hex'), size: file.bytes.length });
     }
+    for (const listener of this.listeners) await listener.subdirPublished(channel, subdir, published);
   }
 
   /** The file this process last published under `key`, if it did. */
