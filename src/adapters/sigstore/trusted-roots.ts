@@ -1,19 +1,52 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { buildTrustRoot, type SigstoreTrustRoot } from '../../core/attest/trust-root.ts';
 import { invalid } from '../../core/errors.ts';
 
 /**
  * Where Provena's Sigstore trust anchors come from. Verification never goes to the network: the public-good
- * root is the copy @sigstore/tuf ships in its seeds (frozen at that package's release, so operators should
- * refresh it with `--trusted-root FILE` from a TUF-updated `trusted_root.json`), the staging root is a copy
- * kept in this folder, and any other instance is a file.
+ * root is the copy @sigstore/tuf ships in its seeds (frozen at that package's release), the staging root is a
+ * copy kept in this folder, and any other instance is a file. `provena trust-root update` (tuf-refresh.ts)
+ * keeps a TUF-verified newer copy of either in DATA/trusted-roots/, which then wins over the embedded one.
  */
 const TUF_MIRROR = 'https://tuf-repo-cdn.sigstore.dev';
 const require = createRequire(import.meta.url);
 
-export type TrustRootSource = { kind: 'public-good' } | { kind: 'staging' } | { kind: 'file'; path: string };
+export type SigstoreInstance = 'public-good' | 'staging';
+export type TrustRootSource = { kind: SigstoreInstance } | { kind: 'file'; path: string };
+
+/** Where `provena trust-root update` keeps the refreshed trusted_root.json of an instance. */
+export function refreshedRootFile(dataDir: string, instance: SigstoreInstance): string {
+  return join(dataDir, 'trusted-roots', `${instance}.json`);
+}
+
+/** A loaded root and where it came from, for the server's start-up line. */
+export interface ResolvedTrustRoot {
+  root: SigstoreTrustRoot;
+  /** `embedded copy`, `refreshed copy FILE`, or the file path */
+  origin: string;
+}
+
+/**
+ * Loads each source; for `public-good` and `staging` the refreshed copy in DATA/trusted-roots/ when there is
+ * one (a broken one is an error, not a silent fallback: it was written only after TUF verified it).
+ */
+export function resolveTrustRoots(sources: readonly TrustRootSource[], dataDir?: string): ResolvedTrustRoot[] {
+  return sources.map((s) => {
+    if (s.kind === 'file') return { root: fileTrustRoot(s.path), origin: s.path };
+    const refreshed = dataDir === undefined ? null : refreshedRootFile(dataDir, s.kind);
+    if (refreshed && existsSync(refreshed)) {
+      try {
+        return { root: { ...fileTrustRoot(refreshed), name: s.kind }, origin: `refreshed copy ${refreshed}` };
+      } catch (e) {
+        const why = (e as { detail?: string }).detail ?? (e as Error).message;
+        throw invalid('trusted_root_invalid', `${why}; run provena trust-root update again, or delete ${refreshed} to use the embedded ${s.kind} root`);
+      }
+    }
+    return { root: s.kind === 'public-good' ? publicGoodTrustRoot() : stagingTrustRoot(), origin: 'embedded copy' };
+  });
+}
 
 /** The Sigstore public-good root embedded in @sigstore/tuf's seeds.json. */
 export function publicGoodTrustRoot(): SigstoreTrustRoot {
@@ -42,9 +75,9 @@ export function fileTrustRoot(path: string): SigstoreTrustRoot {
   return buildTrustRoot(parseJson(text, path), basename(path));
 }
 
-/** Loads each source once; with none given, the public-good root alone. */
+/** Loads each source once (embedded copies only, no data directory); with none given, the public-good root alone. */
 export function loadTrustRoots(sources: readonly TrustRootSource[] = [{ kind: 'public-good' }]): SigstoreTrustRoot[] {
-  return sources.map((s) => (s.kind === 'public-good' ? publicGoodTrustRoot() : s.kind === 'staging' ? stagingTrustRoot() : fileTrustRoot(s.path)));
+  return resolveTrustRoots(sources).map((r) => r.root);
 }
 
 function parseJson(text: string, name: string): unknown {

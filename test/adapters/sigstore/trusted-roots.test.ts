@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileTrustRoot, loadTrustRoots, publicGoodTrustRoot, stagingTrustRoot } from '../../../src/adapters/sigstore/trusted-roots.ts';
+import { fileTrustRoot, loadTrustRoots, publicGoodTrustRoot, refreshedRootFile, resolveTrustRoots, stagingTrustRoot } from '../../../src/adapters/sigstore/trusted-roots.ts';
 import { buildTrustRoot } from '../../../src/core/attest/trust-root.ts';
 import { isProvenaError } from '../../../src/core/errors.ts';
 
@@ -44,6 +44,26 @@ describe('trusted roots', () => {
   it('loads the public-good root by default, and several on request', () => {
     assert.deepEqual(loadTrustRoots().map((r) => r.name), ['public-good']);
     assert.deepEqual(loadTrustRoots([{ kind: 'staging' }, { kind: 'public-good' }]).map((r) => r.name), ['staging', 'public-good']);
+  });
+
+  it('prefers the copy `provena trust-root update` refreshed in the data directory, per instance', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'provena-data-'));
+    const embedded = resolveTrustRoots([{ kind: 'public-good' }, { kind: 'staging' }], dataDir);
+    assert.deepEqual(embedded.map((r) => r.origin), ['embedded copy', 'embedded copy']);
+    mkdirSync(join(dataDir, 'trusted-roots'));
+    writeFileSync(refreshedRootFile(dataDir, 'public-good'), readFileSync(STAGING_FILE)); // any valid root will do
+    const [pg, st] = resolveTrustRoots([{ kind: 'public-good' }, { kind: 'staging' }], dataDir);
+    assert.equal(pg!.root.name, 'public-good');
+    assert.equal(pg!.origin, `refreshed copy ${refreshedRootFile(dataDir, 'public-good')}`);
+    assert.ok(pg!.root.material.tlogs.some((t) => t.baseURL === 'https://log2025-alpha3.rekor.sigstage.dev'), 'the refreshed content, not the embedded one');
+    assert.equal(st!.origin, 'embedded copy');
+  });
+
+  it('refuses a broken refreshed copy rather than silently falling back, and says how to recover', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'provena-data-'));
+    mkdirSync(join(dataDir, 'trusted-roots'));
+    writeFileSync(refreshedRootFile(dataDir, 'staging'), '{');
+    refused(() => resolveTrustRoots([{ kind: 'staging' }], dataDir), /not JSON.*run provena trust-root update again, or delete .*staging\.json to use the embedded staging root/);
   });
 
   it('refuses a missing file, non-JSON, another document type, or a root without CA or log', () => {
