@@ -1,0 +1,146 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { createApp } from '../../app.ts';
+import { ChannelImport, type ImportSubdir } from '../../core/channel/channel-import.ts';
+import { validateChannelName } from '../../core/channel/channels.ts';
+import { isKnownSubdir } from '../../core/conda/platforms.ts';
+import { isProvenaError } from '../../core/errors.ts';
+import type { Settings } from '../config/settings.ts';
+import { openBlobs, openStore } from './backends.ts';
+import { CliError, usageError } from './cli-error.ts';
+import { loadLogIdentity } from './log-key.ts';
+import { startLog } from './log-start.ts';
+import { ProgressBar } from './progress.ts';
+
+/**
+ * `provena import DIR|repodata.json --channel NAME`: loads an existing channel into the server's own
+ * storage (the same data directory, database and bucket `serve` uses). DIR is laid out as a conda
+ * channel (`SUBDIR/repodata.json` next to the package files); a single repodata.json takes the
+ * package files next to it. Creates the channel (public) when it does not exist. Run it with the
+ * server stopped, or restart the server after it, so every replica serves the new repodata.
+ * Exit 0 when every file was imported or already there, 1 when any was refused (each named on stderr).
+ */
+export async function importCommand(source: string, channelName: string, settings: Settings): Promise<number> {
+  const channel = checkChannelName(channelName);
+  const subdirs = readSource(source);
+  const dataDir = path.resolve(settings.data);
+  fs.mkdirSync(dataDir, { recursive: true });
+  // its own spool, next to the blobs (a rename away on the file store); never the server's DATA/tmp,
+  // which a starting server empties
+  const spoolDir = path.join(dataDir, `import-tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  fs.mkdirSync(spoolDir, { recursive: true });
+  const store = await openStore(settings, dataDir);
+  try {
+    const blobs = await openBlobs(settings, dataDir);
+    const identity = loadLogIdentity(dataDir, settings);
+    const app = createApp({
+      store,
+      blobs,
+      spoolDir,
+      adminToken: randomBytes(32).toString('hex'), // nothing is served: no one can use it
+      publicUrl: settings.public_url,
+      maxPackageBytes: settings.max_package_size,
+      log: { key: identity.key, origin: identity.origin, batchMs: settings.log_batch_ms },
+      trustRoots: [],
+    });
+    const s = app.services;
+    await startLog(s.log, identity);
+    try {
+      if (!(await store.channels.get(channel))) {
+        await s.channels.create({ kind: 'admin' }, { name: channel });
+        process.stderr.write(`provena: created channel ${channel} (public)\n`);
+      }
+      const total = subdirs.reduce((n, sd) => n + sd.records.length, 0);
+      process.stderr.write(`provena: importing ${total} files into ${channel} (${subdirs.map((sd) => `${sd.subdir}: ${sd.records.length}`).join(', ')})\n`);
+      const bar = new ProgressBar(`import ${channel}`, total, 'items');
+      const importer = new ChannelImport({
+        store,
+        blobs,
+        log: s.log,
+        clock: { now: () => new Date() },
+        spool: { path: () => path.join(spoolDir, `file-${randomBytes(12).toString('hex')}`) },
+        refresh: (c, subdir) => s.repodata.refresh(c, subdir),
+      });
+      const report = await importer.run(channel, subdirs, {
+        file(subdir, filename, outcome, reason) {
+          bar.tick(1);
+          if (outcome === 'refused') process.stderr.write(`provena: refused ${subdir}/${filename}: ${reason}\n`);
+        },
+      });
+      bar.finish();
+      // sign a checkpoint over the new entries now, so the log's tiles are complete without a server
+      await s.log.flush();
+      const range = report.logRange ? `, log entries ${report.logRange[0]}..${report.logRange[1]}` : '';
+      process.stdout.write(
+        `provena: imported ${report.imported} files (${(report.bytes / 1024 / 1024).toFixed(1)} MB) into ${channel}, ` +
+          `${report.identical} already there, ${report.refused.length} refused${range}\n`,
+      );
+      return report.refused.length > 0 ? 1 : 0;
+    } finally {
+      await s.log.stop();
+    }
+  } catch (e) {
+    if (isProvenaError(e)) throw new CliError(`import failed: ${e.detail}`, 1);
+    throw e;
+  } finally {
+    await store.close();
+    fs.rmSync(spoolDir, { recursive: true, force: true });
+  }
+}
+
+function checkChannelName(name: string): string {
+  try {
+    return validateChannelName(name);
+  } catch (e) {
+    if (isProvenaError(e)) throw usageError(e.detail);
+    throw e;
+  }
+}
+
+/** The subdirs to import: `DIR/SUBDIR/repodata.json` for each platform subdir, or the one file given. */
+function readSource(source: string): ImportSubdir[] {
+  let stat;
+  try {
+    stat = fs.statSync(source);
+  } catch {
+    throw usageError(`${source} does not exist; give a channel directory (SUBDIR/repodata.json + packages) or a repodata.json`);
+  }
+  if (stat.isFile()) return [readRepodata(source)];
+  if (fs.existsSync(path.join(source, 'repodata.json'))) return [readRepodata(path.join(source, 'repodata.json'))];
+  const subdirs = fs
+    .readdirSync(source, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && isKnownSubdir(e.name) && fs.existsSync(path.join(source, e.name, 'repodata.json')))
+    .map((e) => readRepodata(path.join(source, e.name, 'repodata.json')));
+  if (subdirs.length === 0) {
+    throw usageError(`${source} has no SUBDIR/repodata.json; index it first (provena index ${source}) or give a repodata.json`);
+  }
+  return subdirs.sort((a, b) => a.subdir.localeCompare(b.subdir));
+}
+
+function readRepodata(file: string): ImportSubdir {
+  let data: unknown;
+  try {
+    data = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw usageError(`${file} is not readable JSON: ${(e as Error).message}`);
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw usageError(`${file} is not a repodata.json (not a JSON object)`);
+  const repodata = data as { info?: { subdir?: unknown }; packages?: unknown; 'packages.conda'?: unknown };
+  const dir = path.dirname(path.resolve(file));
+  const subdir = typeof repodata.info?.subdir === 'string' ? repodata.info.subdir : path.basename(dir);
+  if (!isKnownSubdir(subdir)) {
+    throw usageError(`${file}: cannot tell its subdir (info.subdir is ${JSON.stringify(repodata.info?.subdir)}, the directory is ${path.basename(dir)})`);
+  }
+  const records: [string, Record<string, unknown>][] = [];
+  for (const field of ['packages', 'packages.conda'] as const) {
+    const group = repodata[field];
+    if (group === undefined) continue;
+    if (typeof group !== 'object' || group === null || Array.isArray(group)) throw usageError(`${file}: "${field}" is not an object`);
+    for (const [filename, record] of Object.entries(group)) {
+      if (filename.includes('/') || filename.includes('\\')) throw usageError(`${file}: ${JSON.stringify(filename)} is not a file name`);
+      records.push([filename, record as Record<string, unknown>]);
+    }
+  }
+  return { subdir, records, fileOf: (filename) => path.join(dir, filename) };
+}
