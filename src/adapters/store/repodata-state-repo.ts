@@ -1,0 +1,150 @@
+import { PostgresAdapter, sql, type Kysely, type RawBuilder } from 'kysely';
+import type { FileFacts, RepodataArtifact, RepodataState, RepodataStateRepo } from '../../core/channel/ports.ts';
+import type { Database } from './schema.ts';
+
+/** Code point order on both databases: SQLite compares text bytewise; PostgreSQL needs the "C" collation. */
+export function byteOrder(db: Kysely<Database>, column: string): RawBuilder<string> {
+  return db.getExecutor().adapter instanceof PostgresAdapter ? sql<string>`${sql.ref(column)} collate "C"` : sql<string>`${sql.ref(column)}`;
+}
+
+const leaseColumns = (artifact: RepodataArtifact) =>
+  artifact === 'index' ? ({ owner: 'index_owner', until: 'index_until', built: 'index_built' } as const) : ({ owner: 'full_owner', until: 'full_until', built: 'full_built' } as const);
+
+export class KyselyRepodataStateRepo implements RepodataStateRepo {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async markChanged(channel: string, subdir: string, names: readonly string[], recordDelta: number): Promise<number> {
+    // the UPDATE takes the row's write lock first: concurrent changes of one subdir get consecutive generations
+    const row = await this.db
+      .insertInto('repodata_state')
+      .values({ channel, subdir, generation: 1, records: Math.max(0, recordDelta), index_built: 0, full_built: 0 })
+      .onConflict((oc) =>
+        oc.columns(['channel', 'subdir']).doUpdateSet({
+          generation: sql`repodata_state.generation + 1`,
+          records: sql`repodata_state.records + ${recordDelta}`,
+        }),
+      )
+      .returning('generation')
+      .executeTakeFirstOrThrow();
+    const generation = Number(row.generation);
+    for (const name of new Set(names)) {
+      await this.db
+        .insertInto('repodata_shards')
+        .values({ channel, subdir, name, changed: generation, built: null, sha256: null })
+        .onConflict((oc) => oc.columns(['channel', 'subdir', 'name']).doUpdateSet({ changed: generation }))
+        .execute();
+    }
+    return generation;
+  }
+
+  async get(channel: string, subdir: string): Promise<RepodataState | null> {
+    const row = await this.db.selectFrom('repodata_state').selectAll().where('channel', '=', channel).where('subdir', '=', subdir).executeTakeFirst();
+    if (!row) return null;
+    return {
+      generation: Number(row.generation),
+      records: Number(row.records),
+      indexBuilt: Number(row.index_built),
+      fullBuilt: Number(row.full_built),
+      indexFile: row.index_file === null ? null : (JSON.parse(row.index_file) as FileFacts),
+      fullFiles: row.full_files === null ? null : (JSON.parse(row.full_files) as Record<string, FileFacts>),
+    };
+  }
+
+  async changedNames(channel: string, subdir: string, since: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('repodata_shards')
+      .select('name')
+      .where('channel', '=', channel)
+      .where('subdir', '=', subdir)
+      .where((eb) => eb.or([eb('changed', '>', since), eb('built', 'is', null)]))
+      .execute();
+    return rows.map((r) => r.name);
+  }
+
+  async setShard(channel: string, subdir: string, name: string, sha256: string, generation: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('repodata_shards')
+      .set({ sha256, built: generation })
+      .where('channel', '=', channel)
+      .where('subdir', '=', subdir)
+      .where('name', '=', name)
+      .where((eb) => eb.or([eb('built', 'is', null), eb('built', '<=', generation)]))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async shardHashes(channel: string, subdir: string): Promise<Map<string, string>> {
+    const rows = await this.db
+      .selectFrom('repodata_shards')
+      .select(['name', 'sha256'])
+      .where('channel', '=', channel)
+      .where('subdir', '=', subdir)
+      .where('sha256', 'is not', null)
+      .execute();
+    return new Map(rows.map((r) => [r.name, r.sha256!]));
+  }
+
+  async claim(channel: string, subdir: string, artifact: RepodataArtifact, owner: string, nowMs: number, untilMs: number): Promise<boolean> {
+    const c = leaseColumns(artifact);
+    const result = await this.db
+      .updateTable('repodata_state')
+      .set({ [c.owner]: owner, [c.until]: untilMs })
+      .where('channel', '=', channel)
+      .where('subdir', '=', subdir)
+      .where((eb) => eb.or([eb(c.owner, 'is', null), eb(c.owner, '=', owner), eb(c.until, '<', nowMs)]))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async release(channel: string, subdir: string, artifact: RepodataArtifact, owner: string): Promise<void> {
+    const c = leaseColumns(artifact);
+    await this.db
+      .updateTable('repodata_state')
+      .set({ [c.owner]: null, [c.until]: null })
+      .where('channel', '=', channel)
+      .where('subdir', '=', subdir)
+      .where(c.owner, '=', owner)
+      .execute();
+  }
+
+  async markBuilt(
+    channel: string,
+    subdir: string,
+    artifact: RepodataArtifact,
+    owner: string,
+    generation: number,
+    files: FileFacts | Record<string, FileFacts>,
+  ): Promise<boolean> {
+    const c = leaseColumns(artifact);
+    const result = await this.db
+      .updateTable('repodata_state')
+      .set({ [c.built]: generation, [artifact === 'index' ? 'index_file' : 'full_files']: JSON.stringify(files) })
+      .where('channel', '=', channel)
+      .where('subdir', '=', subdir)
+      .where(c.owner, '=', owner)
+      .where(c.built, '<=', generation)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async bump(channel: string, subdir: string): Promise<number> {
+    const row = await this.db
+      .updateTable('repodata_state')
+      .set({ generation: sql`generation + 1` })
+      .where('channel', '=', channel)
+      .where('subdir', '=', subdir)
+      .returning('generation')
+      .executeTakeFirst();
+    return Number(row?.generation ?? 0);
+  }
+
+  async behind(): Promise<{ channel: string; subdir: string }[]> {
+    return this.db
+      .selectFrom('repodata_state')
+      .select(['channel', 'subdir'])
+      .where((eb) => eb.or([eb('index_built', '<', eb.ref('generation')), eb('full_built', '<', eb.ref('generation'))]))
+      .orderBy('channel')
+      .orderBy('subdir')
+      .execute();
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Writes a repodata document to two local files at once, `X.json` and `X.json.zst`, from chunks, with
+ * their sha256 and size: memory stays at a chunk plus the compressor's window whatever the subdir's
+ * size. The caller moves the files into place (BlobStore.putFile) once both are complete.
+ */
+import { createHash } from 'node:crypto';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import { once } from 'node:events';
+import { Transform, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { zstdCompressStream } from './zstd.ts';
+
+export interface SpooledFile {
+  path: string;
+  sha256: string;
+  size: number;
+  /** the bytes, when the file is at most `keepBytes` long (served from memory) */
+  bytes: Buffer | null;
+}
+
+class Digest extends Transform {
+  readonly hash = createHash('sha256');
+  size = 0;
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null, data?: Buffer) => void): void {
+    this.hash.update(chunk);
+    this.size += chunk.length;
+    done(null, chunk);
+  }
+}
+
+async function write(stream: Writable, chunk: Buffer): Promise<void> {
+  if (!stream.write(chunk)) await once(stream, 'drain');
+}
+
+async function close(stream: WriteStream): Promise<void> {
+  stream.end();
+  await once(stream, 'close');
+}
+
+export async function spoolJsonAndZst(
+  chunks: AsyncIterable<Buffer>,
+  jsonPath: string,
+  zstPath: string,
+  level: number,
+  keepBytes: number,
+): Promise<{ json: SpooledFile; zst: SpooledFile }> {
+  const json = createWriteStream(jsonPath);
+  const jsonDigest = createHash('sha256');
+  let jsonSize = 0;
+  const compressor = zstdCompressStream(level);
+  const zstDigest = new Digest();
+  const zstDone = pipeline(compressor, zstDigest, createWriteStream(zstPath));
+  try {
+    for await (const chunk of chunks) {
+      jsonDigest.update(chunk);
+      jsonSize += chunk.length;
+      // both sinks honour backpressure: a slow disk or compressor slows the reader, never buffers it
+      await Promise.all([write(json, chunk), write(compressor, chunk)]);
+    }
+    compressor.end();
+    await Promise.all([close(json), zstDone]);
+  } catch (e) {
+    json.destroy();
+    compressor.destroy();
+    await zstDone.catch(() => undefined);
+    await Promise.all([fs.rm(jsonPath, { force: true }), fs.rm(zstPath, { force: true })]);
+    throw e;
+  }
+  const keep = async (path: string, size: number) => (size <= keepBytes ? fs.readFile(path) : null);
+  return {
+    json: { path: jsonPath, sha256: jsonDigest.digest('hex'), size: jsonSize, bytes: await keep(jsonPath, jsonSize) },
+    zst: { path: zstPath, sha256: zstDigest.hash.digest('hex'), size: zstDigest.size, bytes: await keep(zstPath, zstDigest.size) },
+  };
+}
