@@ -27,9 +27,12 @@ import { tlogSection } from './sections/tlog.ts';
 import { tlogUploadSection } from './sections/tlog-upload.ts';
 import { attestSection } from './sections/attest.ts';
 import { verifyEnvSection } from './sections/verify-env.ts';
+import { repodataScaleSection } from './sections/repodata-scale.ts';
+import { tufSection } from './sections/tuf.ts';
+import { rateLimitSection } from './sections/rate-limit.ts';
 
 /** In print order. Later issues append their sections here. */
-const SECTIONS: Section[] = [downloadSection, conditionalSection, ingestSection, tlogSection, tlogUploadSection, attestSection, verifyEnvSection, webSection];
+const SECTIONS: Section[] = [downloadSection, conditionalSection, ingestSection, tlogSection, tlogUploadSection, attestSection, verifyEnvSection, webSection, rateLimitSection, tufSection, repodataScaleSection];
 
 /** The whole bench stops by itself after this, whatever happens. */
 const HARD_LIMIT_MS = 10 * 60_000;

@@ -6,7 +6,7 @@ import { ChannelService } from './core/channel/channels.ts';
 import { Ingest } from './core/channel/ingest.ts';
 import { KeyService } from './core/channel/keys.ts';
 import { PackageService } from './core/channel/packages.ts';
-import type { BlobStore, Clock, MetadataStore, Spool } from './core/channel/ports.ts';
+import type { BlobStore, Clock, MetadataStore, RepodataListener, Spool } from './core/channel/ports.ts';
 import { RepodataPublisher } from './core/channel/repodata-publisher.ts';
 import { ServedFiles } from './core/channel/served-files.ts';
 import { buildHttpServer, type HttpOptions } from './adapters/http/server.ts';
@@ -17,6 +17,11 @@ import type { SigstoreTrustRoot } from './core/attest/trust-root.ts';
 import { PublisherService } from './core/publish/publishers.ts';
 import type { TrustedPublishingService } from './core/publish/trusted-publishing.ts';
 import { createTrustedPublishing, type TrustedPublishingConfig } from './adapters/oidc/trusted-publishing-setup.ts';
+import { TufService } from './core/tuf/tuf-service.ts';
+import type { TufKeyring } from './core/tuf/keyring.ts';
+import { DEFAULT_EXPIRY, type ExpiryPolicy } from './core/tuf/metadata.ts';
+import { Metrics } from './adapters/http/metrics.ts';
+import { readinessChecks, type Readiness } from './adapters/http/health.ts';
 
 export interface AppDeps {
   store: MetadataStore;
@@ -35,6 +40,10 @@ export interface AppDeps {
   trustRoots: readonly SigstoreTrustRoot[];
   /** Trusted Publishing: OIDC issuers, audience, upload token lifetime (defaults: GitHub + gitlab.com, host name, 15 min) */
   trustedPublishing?: TrustedPublishingConfig;
+  /** signed repodata (TUF): the server's keys and how long signatures last; absent, no channel is signed */
+  tuf?: { keys: TufKeyring; expiry?: Partial<ExpiryPolicy> };
+  /** full repodata files: rebuilt before the acknowledgement below `syncRecords` records, else every `debounceMs` at most */
+  repodata?: { syncRecords?: number; debounceMs?: number };
 }
 
 export interface AppServices {
@@ -51,6 +60,12 @@ export interface AppServices {
   log: TransparencyLog;
   publishers: PublisherService;
   trustedPublishing: TrustedPublishingService;
+  /** each channel as a TUF repository (undefined when the server signs no repodata) */
+  tuf?: TufService;
+  /** Prometheus metrics; also the core's Telemetry */
+  metrics: Metrics;
+  /** what `/readyz` checks */
+  readiness: Readiness;
 }
 
 export interface App {
@@ -63,7 +78,14 @@ export function createApp(deps: AppDeps): App {
   const clock = deps.clock ?? { now: () => new Date() };
   const spool: Spool = { path: () => path.join(deps.spoolDir, `upload-${randomBytes(12).toString('hex')}`) };
   const access = new AccessControl(deps.store, deps.adminToken, clock);
-  const repodata = new RepodataPublisher(deps.store, deps.blobs);
+  const metrics = new Metrics(() => services.log);
+  // signed repodata (TUF) listens to every new repodata version; it is made below, with the log
+  const repodataListeners: RepodataListener[] = [];
+  const repodata = new RepodataPublisher(deps.store, deps.blobs, repodataListeners, metrics, {
+    ...deps.repodata,
+    spoolDir: deps.spoolDir,
+    onError: (err, channel, subdir) => http.log.error({ err }, `repodata: rebuilding ${channel}/${subdir} failed`),
+  });
   const log = new TransparencyLog({
     store: deps.store,
     blobs: deps.blobs,
@@ -73,16 +95,25 @@ export function createApp(deps: AppDeps): App {
     intervalMs: deps.log.batchMs,
     onError: (err) => http.log.error({ err }, 'transparency log: checkpoint batch failed'),
   });
+  const tuf =
+    deps.tuf &&
+    new TufService({ store: deps.store, blobs: deps.blobs, keys: deps.tuf.keys, clock, spool, expiry: { ...DEFAULT_EXPIRY, ...deps.tuf.expiry }, log });
+  if (tuf) repodataListeners.push(tuf);
   const services: AppServices = {
     store: deps.store,
     blobs: deps.blobs,
     access,
     repodata,
     channels: new ChannelService(deps.store, access, clock, log, {
-      channelDeleted: (name) => repodata.forget(name),
+      channelDeleted: async (name) => {
+        await repodata.forget(name);
+        await tuf?.forget(name);
+      },
+      // a static reader of the storage needs noarch/repodata.json from the start (conda asks for it first)
+      channelCreated: (channel) => repodata.refresh(channel.name, 'noarch'),
     }),
     keys: new KeyService(deps.store, access, clock),
-    packages: new PackageService(deps.store, access, repodata, log, clock),
+    packages: new PackageService(deps.store, access, repodata, log, clock, deps.blobs),
     ingest: new Ingest({
       store: deps.store,
       blobs: deps.blobs,
@@ -93,13 +124,16 @@ export function createApp(deps: AppDeps): App {
       limits: { maxPackageBytes: deps.maxPackageBytes },
       log,
       // read at upload time: with --port 0 the public URL is known only after listening
-      attestations: new AttestationGate(deps.store, deps.trustRoots, (channel) => `${services.publicUrl}/${channel}`),
+      attestations: new AttestationGate(deps.store, deps.trustRoots, (channel) => `${services.publicUrl}/${channel}`, metrics),
     }),
     servedFiles: new ServedFiles(deps.store, access, repodata, deps.blobs),
     publicUrl: deps.publicUrl,
     log,
     publishers: new PublisherService(deps.store, access, clock),
+    tuf,
     trustedPublishing: createTrustedPublishing(deps.store, clock, deps.trustedPublishing ?? {}, () => services.publicUrl, () => http.log),
+    metrics,
+    readiness: readinessChecks({ store: deps.store, blobs: deps.blobs, logKey: deps.log.key, log: { error: (o, m) => http.log.error(o, m) } }),
   };
   const http = buildHttpServer(services, deps.http ?? { logger: false });
   return { services, http };

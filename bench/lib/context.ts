@@ -94,8 +94,8 @@ export class BenchContext {
   }
 
   /** Starts a Provena of its own in `dir` (stopped at cleanup, or earlier by the caller). */
-  async startProvena(dir: string): Promise<ProvenaServer> {
-    const server = await startProvena(dir);
+  async startProvena(dir: string, env: Record<string, string> = {}): Promise<ProvenaServer> {
+    const server = await startProvena(dir, env);
     this.onCleanup(() => server.stop());
     this.log(`provena pid ${server.pid} at ${server.baseUrl} (log ${server.logPath})`);
     return server;

@@ -39,8 +39,11 @@ export interface UploadResult {
 }
 
 const READY_TIMEOUT_MS = 60_000;
+/** Sections upload from one address far faster than the default limits allow; `rate-limit` sets its own. */
+const NO_RATE_LIMITS = { PROVENA_RATE_LIMIT_UPLOAD_PER_MINUTE: '0', PROVENA_RATE_LIMIT_AUTH_PER_MINUTE: '0' };
 
-export async function startProvena(workDir: string): Promise<ProvenaServer> {
+/** `env`: extra PROVENA_* settings for this server (e.g. rate limits). */
+export async function startProvena(workDir: string, env: Record<string, string> = {}): Promise<ProvenaServer> {
   const dataDir = join(workDir, 'data');
   await mkdir(dataDir, { recursive: true });
   const port = await freePort();
@@ -50,7 +53,7 @@ export async function startProvena(workDir: string): Promise<ProvenaServer> {
   const child: ChildProcess = spawn(
     process.execPath,
     [PROVENA_BIN, 'serve', '--data', dataDir, '--host', LOOPBACK, '--port', String(port), '--admin-token', adminToken, '--log-level', 'warn'],
-    { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'production' } },
+    { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...NO_RATE_LIMITS, ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'production', ...env } },
   );
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   let dead = false;

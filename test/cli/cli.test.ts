@@ -56,7 +56,10 @@ describe('provena CLI against a real server', () => {
     const skip = await provena(['upload', files[0]!, '--channel', 'clichan', '--skip-existing'], { ...env, PROVENA_TOKEN: key.secret });
     assert.equal(skip.code, 0);
     assert.match(skip.stdout, /skipped/);
-    const force = await provena(['upload', files[0]!, '--channel', 'clichan', '--force'], { ...env, PROVENA_TOKEN: key.secret });
+    const notAdmin = await provena(['upload', files[0]!, '--channel', 'clichan', '--force'], { ...env, PROVENA_TOKEN: key.secret });
+    assert.notEqual(notAdmin.code, 0);
+    assert.match(notAdmin.stderr, /replace_needs_admin/);
+    const force = await provena(['upload', files[0]!, '--channel', 'clichan', '--force'], env);
     assert.equal(force.code, 0, force.stderr);
     const removed = await provena(['remove', 'clichan', 'zlib-1.2.11-h7b6447c_3.conda'], env);
     assert.equal(removed.code, 0, removed.stderr);

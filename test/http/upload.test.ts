@@ -80,6 +80,20 @@ describe('uploading real conda packages', () => {
     assert.equal(forced.status, 201);
   });
 
+  it('lets only a channel admin replace a file: an upload key with force=true is refused and changes nothing', async () => {
+    const file = 'zlib-1.2.11-h7b6447c_3.conda';
+    const bytes = fs.readFileSync(path.join(PACKAGES_DIR, file));
+    const before = await fetch(`${server.url}/raw/linux-64/${file}`).then((r) => r.headers.get('etag'));
+    const uploadKey = (await api(server, 'POST', '/api/v1/keys', { channel: 'raw', scope: 'upload' })).json.secret;
+    const refused = await uploadMultipart(server, 'raw', file, bytes, { token: uploadKey, force: true });
+    assert.equal(refused.status, 403);
+    assert.equal(refused.json.error, 'replace_needs_admin');
+    assert.equal(await fetch(`${server.url}/raw/linux-64/${file}`).then((r) => r.headers.get('etag')), before);
+    const adminKey = (await api(server, 'POST', '/api/v1/keys', { channel: 'raw', scope: 'admin' })).json.secret;
+    const replaced = await uploadMultipart(server, 'raw', file, bytes, { token: adminKey, force: true });
+    assert.equal(replaced.status, 201);
+  });
+
   it('needs a token with upload scope for this very channel', async () => {
     const file = 'empty-0.1.0-h4616a5c_0.conda';
     const bytes = fs.readFileSync(path.join(PACKAGES_DIR, file));

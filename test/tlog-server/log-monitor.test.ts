@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { LogClient } from '../../src/adapters/cli/log-client.ts';
 import { signCheckpoint } from '../../src/core/tlog/checkpoint.ts';
 import { decodeEntryBundle, encodeEntryBundle } from '../../src/core/tlog/entry-bundle.ts';
-import { encodeEntry, parseEntry } from '../../src/core/tlog/entry.ts';
+import { type LogEntry, encodeEntry, parseEntry } from '../../src/core/tlog/entry.ts';
 import { MemoryHashStore } from '../../src/core/tlog/memory-hash-store.ts';
 import { generateSignerKey, parseSignerKey } from '../../src/core/tlog/note-keys.ts';
 import { ed25519Signer } from '../../src/core/tlog/note.ts';
@@ -29,9 +29,17 @@ describe('provena log monitor', () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'provena-monitor-'));
   const stateFile = path.join(tmp, 'state.json');
   const monitor = (url: string, ...extra: string[]) => provena(['log', 'monitor', url, '--state', stateFile, ...extra]);
-  const upload = async (name: string) => {
+  /** Uploads a package; returns its log index (repodata versions are logged in between, asynchronously). */
+  const upload = async (name: string): Promise<number> => {
     const res = await uploadRaw(server, 'watched', `${name}-1.0-0.conda`, await smallPackage(name), { token: ADMIN_TOKEN });
     assert.equal(res.status, 201);
+    return res.json.receipt.log_index as number;
+  };
+  /** The monitor's summary line: the size it trusts now, the size before, and how many entries were new. */
+  const summary = (stdout: string) => {
+    const m = /size (\d+) \(was (\d+)\), (\d+) new entries/.exec(stdout);
+    assert.ok(m, stdout);
+    return { size: Number(m[1]), was: Number(m[2]), fresh: Number(m[3]) };
   };
   /** Runs the monitor through the proxy, expects the alarm, and checks the trusted state did not move. */
   const expectAlarm = async (alarm: string) => {
@@ -58,21 +66,28 @@ describe('provena log monitor', () => {
 
   it('follows an honest log: first run prints everything, later runs only what is new or watched', async () => {
     await upload('numpy');
-    await upload('scipy');
+    const scipy = await upload('scipy');
     const first = await monitor(server.url);
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, /first run: trusting the key/);
     assert.match(first.stdout, /#0 channel_update watched by admin/);
-    assert.match(first.stdout, /#2 publish watched\/noarch\/scipy-1\.0-0\.conda sha256=[0-9a-f]{64} size=\d+ by admin at /);
-    assert.match(first.stdout, /size 3 \(was 0\), 3 new entries; consistent/);
+    assert.match(first.stdout, new RegExp(`#${scipy} publish watched/noarch/scipy-1\\.0-0\\.conda sha256=[0-9a-f]{64} size=\\d+ by admin at `));
+    const one = summary(first.stdout);
+    assert.deepEqual([one.was, one.fresh], [0, one.size]);
+    assert.ok(one.size > scipy);
+    assert.match(first.stdout, /new entries; consistent/);
+    assert.equal(first.stdout.split('\n').filter((l) => l.startsWith('#')).length, one.size, 'one line per entry on a first run');
 
     await upload('pandas');
-    await upload('numpy-base');
+    const numpyBase = await upload('numpy-base');
     const watched = await monitor(server.url, '--watch', 'numpy-base', '--watch', 'other');
     assert.equal(watched.code, 0, watched.stderr);
     assert.doesNotMatch(watched.stdout, /pandas/);
-    assert.match(watched.stdout, /#4 publish watched\/noarch\/numpy-base-1\.0-0\.conda/);
-    assert.match(watched.stdout, /size 5 \(was 3\), 2 new entries, 1 about numpy-base, other; consistent/);
+    assert.match(watched.stdout, new RegExp(`#${numpyBase} publish watched/noarch/numpy-base-1\\.0-0\\.conda`));
+    const two = summary(watched.stdout);
+    assert.deepEqual([two.was, two.fresh], [one.size, two.size - one.size]);
+    assert.ok(two.size > numpyBase);
+    assert.match(watched.stdout, /new entries, 1 about numpy-base, other; consistent/);
     assert.equal(JSON.parse(fs.readFileSync(stateFile, 'utf8')).key, log.keyText);
   });
 
@@ -91,7 +106,7 @@ describe('provena log monitor', () => {
     const { checkpoint } = await signedCheckpoint(server, log);
     const real = await new LogClient(server.url).entries(0, checkpoint.size);
     // history rewritten: entry 1 (which the monitor already trusts) now names other bytes
-    const forked = real.map((e, i) => (i === 1 ? encodeEntry({ ...parseEntry(e), sha256: 'f'.repeat(64) }) : e));
+    const forked = real.map((e, i) => (i === 1 ? encodeEntry({ ...(parseEntry(e) as LogEntry), sha256: 'f'.repeat(64) }) : e));
     const hashes = new MemoryHashStore();
     const tree = TreeAppender.empty();
     for (const e of forked) hashes.put(tree.appendEntry(e));
@@ -108,18 +123,18 @@ describe('provena log monitor', () => {
 
   it('alarms on a rewritten entry, a lying tile, and a log that shrank', async () => {
     const { note: oldNote } = await signedCheckpoint(server, log);
-    await upload('rewritten');
+    const rewritten = await upload('rewritten');
     const { checkpoint } = await signedCheckpoint(server, log);
     const trusted = JSON.parse(fs.readFileSync(stateFile, 'utf8'));
     const trustedSize = Number(trusted.checkpoint.split('\n')[1]);
-    assert.ok(checkpoint.size > trustedSize);
+    assert.ok(checkpoint.size > rewritten && rewritten >= trustedSize);
 
     // the signed checkpoint and tiles are honest; an entry the monitor has not seen yet is altered
     proxy.override = async (p, upstream) => {
       if (!p.startsWith('/log/tile/entries/')) return undefined;
       const width = Number(p.split('/').pop());
       const entries = decodeEntryBundle(await upstream(), width);
-      entries[checkpoint.size - 1] = encodeEntry({ ...parseEntry(entries[checkpoint.size - 1]), filename: 'evil-1.0-0.conda' });
+      entries[rewritten] = encodeEntry({ ...(parseEntry(entries[rewritten]) as LogEntry), filename: 'evil-1.0-0.conda' });
       return encodeEntryBundle(entries);
     };
     await expectAlarm('log_entry_rewritten');

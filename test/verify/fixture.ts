@@ -158,6 +158,8 @@ async function startFront(): Promise<Front> {
   const server = createServer((req, res) => {
     const p = req.url ?? '/';
     void (async () => {
+      // a channel without signed repodata, so forged repodata reaches the record checks (TUF: test/tuf/)
+      if (/^\/(t\/[^/]+\/)?[^/]+\/tuf\//.test(p)) return void res.writeHead(404).end();
       const answer = front.override?.(p);
       if (answer === null) return void res.writeHead(404).end();
       if (answer !== undefined) return void res.writeHead(200).end(typeof answer === 'string' ? answer : Buffer.from(answer));

@@ -196,7 +196,7 @@ describe('web UI: browsing channels, packages, provenance and the log', { skip: 
     const found = page.getByRole('table', { name: 'Entries for this sha256' }).locator('tbody tr');
     assert.equal(await found.count(), 1);
     assert.equal(await found.locator('td').first().textContent(), String(zlib.logIndex));
-    await found.getByRole('link', { name: String(zlib.logIndex) }).click();
+    await found.getByRole('link', { name: String(zlib.logIndex), exact: true }).click();
     await page.waitForURL(`${url}/log/entries/${zlib.logIndex}`);
 
     // a private file's sha256 finds nothing for a visitor without access

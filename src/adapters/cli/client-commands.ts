@@ -25,6 +25,7 @@ interface ChannelJson {
   name: string;
   private: boolean;
   require_attestations: boolean;
+  max_package_size?: number | null;
   url: string;
 }
 
@@ -38,6 +39,7 @@ export async function channelCommand(args: string[], env: NodeJS.ProcessEnv): Pr
       public: { type: 'boolean' },
       'require-attestations': { type: 'boolean' },
       'no-require-attestations': { type: 'boolean' },
+      'max-package-size': { type: 'string' },
     },
     true,
   );
@@ -63,28 +65,43 @@ export async function channelCommand(args: string[], env: NodeJS.ProcessEnv): Pr
       return 0;
     }
     case 'update': {
-      if (!name) throw usageError('provena channel update NAME [--private|--public] [--require-attestations|--no-require-attestations]');
+      if (!name) throw usageError('provena channel update NAME [--private|--public] [--require-attestations|--no-require-attestations] [--max-package-size SIZE|none]');
       if (values.private && values.public) throw usageError('give --private or --public, not both');
       if (values['require-attestations'] && values['no-require-attestations']) {
         throw usageError('give --require-attestations or --no-require-attestations, not both');
       }
-      const body: Record<string, boolean> = {};
+      const body: Record<string, boolean | number | null> = {};
+      if (values['max-package-size'] !== undefined) body.max_package_size = parseSize(values['max-package-size']);
       if (values.private) body.private = true;
       if (values.public) body.private = false;
       if (values['require-attestations']) body.require_attestations = true;
       if (values['no-require-attestations']) body.require_attestations = false;
-      if (Object.keys(body).length === 0) throw usageError('nothing to change: give --private, --public, --require-attestations or --no-require-attestations');
+      if (Object.keys(body).length === 0) {
+        throw usageError('nothing to change: give --private, --public, --require-attestations, --no-require-attestations or --max-package-size');
+      }
       const c = await apiRequest<ChannelJson>(t, 'PATCH', `/api/v1/channels/${encodeURIComponent(name)}`, body);
       out(
         values.json
           ? JSON.stringify(c)
-          : `channel ${c.name}: ${c.private ? 'private' : 'public'}, attestations ${c.require_attestations ? 'required' : 'optional'}`,
+          : `channel ${c.name}: ${c.private ? 'private' : 'public'}, attestations ${c.require_attestations ? 'required' : 'optional'}` +
+              `, packages up to ${c.max_package_size ? `${c.max_package_size} bytes` : "the server's limit"}`,
       );
       return 0;
     }
     default:
       throw usageError('channel needs one of: create, list, delete, update');
   }
+}
+
+/** `100M`, `2G`, `512K` (powers of 1024) or plain bytes; `none` clears the channel's limit. */
+export function parseSize(text: string): number | null {
+  if (/^(none|default)$/i.test(text)) return null;
+  const m = /^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(text.trim());
+  const bytes = m ? Math.floor(Number(m[1]) * 1024 ** ' KMGT'.indexOf((m[2] || ' ').toUpperCase())) : NaN;
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) {
+    throw usageError(`--max-package-size ${JSON.stringify(text)}: give a size such as 100M, 2G, 512K or a number of bytes (or none)`);
+  }
+  return bytes;
 }
 
 interface KeyJson {

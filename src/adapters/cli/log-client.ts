@@ -49,6 +49,28 @@ export class LogClient implements TileSource {
     return data.flat().slice(start % TILE_WIDTH, start % TILE_WIDTH + (end - start));
   }
 
+  /** `SERVER/PATH` (e.g. `api/v1/log/entries/N`) as JSON, with a bearer token; null on 404. */
+  async json(path: string, token: string): Promise<unknown> {
+    const url = `${this.prefix.slice(0, -'/log'.length)}/${path}`;
+    let res: Response;
+    try {
+      res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+    } catch (e) {
+      throw new CliError(`cannot reach ${url}: ${String((e as Error).cause ?? (e as Error).message)}`, 3);
+    }
+    if (res.status === 404) return null;
+    if (res.status === 401 || res.status === 403) {
+      const detail = ((await res.json().catch(() => null)) as { detail?: string } | null)?.detail ?? '';
+      throw new CliError(`${url} refused the token (${res.status}${detail ? `: ${detail}` : ''}); give a valid read key with --token`, 2);
+    }
+    if (!res.ok) throw new CliError(`${url} answered ${res.status}`, res.status >= 500 ? 3 : 1);
+    try {
+      return await res.json();
+    } catch {
+      throw new CliError(`${url} did not answer JSON`, 1);
+    }
+  }
+
   async #get(path: string): Promise<Uint8Array> {
     const url = `${this.prefix}/${path}`;
     let res: Response;

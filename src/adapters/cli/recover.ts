@@ -1,18 +1,24 @@
 import type { AppServices } from '../../app.ts';
-import type { FsBlobStore } from '../blobs/fs/fs-blob-store.ts';
+import type { BlobStore } from '../../core/channel/ports.ts';
+import { repairStaticChannel } from '../../core/channel/static-layout.ts';
 
 /** Orphans younger than this may belong to an upload that is about to commit (another replica). */
 const ORPHAN_GRACE_MS = 60 * 60 * 1000;
 
 /**
- * What a restart after a crash needs, with no manual repair: drop half-written temporaries, bring
- * every subdir's repodata up to the committed database (a crash may have struck between commit and
- * refresh), and collect package blobs that no record refers to (an upload that died before commit).
+ * What a restart after a crash needs, with no manual repair: drop half-written temporaries (where the
+ * store has them), bring every subdir's static files and repodata up to the committed database (a
+ * crash may have struck between commit and refresh), and collect package blobs that no record refers
+ * to (an upload that died before commit).
  */
-export async function recoverOnStart(s: AppServices, blobs: FsBlobStore): Promise<void> {
-  await blobs.removeStaleTemporaries();
+export async function recoverOnStart(s: AppServices, blobs: BlobStore): Promise<void> {
+  await blobs.removeStaleTemporaries?.();
   for (const channel of await s.store.channels.list()) {
-    for (const subdir of await s.store.packages.subdirs(channel.name)) {
+    const subdirs = await s.store.packages.subdirs(channel.name);
+    // the static channel in storage (static-layout.ts): each package at its path, and noarch always
+    for (const subdir of subdirs) await repairStaticChannel(s.store, blobs, channel.name, subdir);
+    for (const subdir of subdirs.includes('noarch') ? subdirs : [...subdirs, 'noarch']) {
+      // two primary-key reads for a subdir whose built generations are current; only those behind are rebuilt
       await s.repodata.refresh(channel.name, subdir);
     }
   }

@@ -9,6 +9,12 @@ import { trustRootsFromSettings } from './trust-roots.ts';
 import { trustedIssuers } from '../../core/publish/oidc-issuers.ts';
 import { loadLogIdentity } from './log-key.ts';
 import { startLog } from './log-start.ts';
+import { drainHttp } from './shutdown.ts';
+import { KeyDirKeyring } from '../tuf/key-dir.ts';
+import { scheduleTimestampRefresh } from '../tuf/timestamp-schedule.ts';
+import { followAdminTokenFile } from './admin-token.ts';
+import { writeServerPid } from './server-pid.ts';
+import { readKeyHistory } from '../../core/tlog/key-rotation.ts';
 
 /** `provena serve`: the embedded default, SQLite + files under the data directory. */
 export async function serve(settings: Settings): Promise<void> {
@@ -22,6 +28,7 @@ export async function serve(settings: Settings): Promise<void> {
   const store = await openStore(settings, dataDir);
   const blobs = await openBlobs(settings, dataDir);
   const logIdentity = loadLogIdentity(dataDir, settings);
+  const trust = trustRootsFromSettings(settings.trusted_root, dataDir);
 
   const app = createApp({
     store,
@@ -30,9 +37,24 @@ export async function serve(settings: Settings): Promise<void> {
     adminToken,
     publicUrl: settings.public_url,
     maxPackageBytes: settings.max_package_size,
-    http: { logger: settings.log_level === 'silent' ? false : { level: settings.log_level } },
+    http: {
+      logger: settings.log_level === 'silent' ? false : { level: settings.log_level },
+      metricsToken: settings.metrics_token,
+      trustProxy: settings.trust_proxy,
+      rateLimits: { uploadPerMinute: settings.rate_limit_upload_per_minute, authPerMinute: settings.rate_limit_auth_per_minute },
+      timeouts: {
+        headerSeconds: settings.header_timeout_seconds,
+        requestSeconds: settings.request_timeout_seconds,
+        uploadIdleSeconds: settings.upload_idle_timeout_seconds,
+      },
+    },
     log: { key: logIdentity.key, origin: logIdentity.origin, batchMs: settings.log_batch_ms },
-    trustRoots: trustRootsFromSettings(settings.trusted_root),
+    repodata: { syncRecords: settings.repodata_sync_records, debounceMs: settings.repodata_debounce_ms },
+    tuf: {
+      keys: new KeyDirKeyring(path.resolve(settings.tuf_key_dir ?? path.join(dataDir, 'tuf-keys'))),
+      expiry: { timestamp: settings.tuf_timestamp_seconds },
+    },
+    trustRoots: trust.roots,
     trustedPublishing: {
       issuers: trustedIssuers(settings.issuers, settings.oidc_default_issuers),
       audience: settings.oidc_audience,
@@ -40,13 +62,17 @@ export async function serve(settings: Settings): Promise<void> {
     },
   });
   await recoverOnStart(app.services, blobs);
-  await startLog(app.services.log, logIdentity);
+  await startLog(app.services.log, logIdentity, await readKeyHistory(blobs));
+  if (app.services.tuf) {
+    scheduleTimestampRefresh(app.services.tuf, settings.tuf_timestamp_seconds, (err) => app.http.log.error({ err }, 'signed repodata: timestamp refresh failed'));
+  }
 
   const address = await app.http.listen({ host: settings.host, port: settings.port });
   // with --port 0 the derived URL is only known now; a configured public URL always wins
   if (settings.port === 0 && !settings.public_url_given) {
     app.services.publicUrl = address.replace('0.0.0.0', '127.0.0.1');
   }
+  process.stdout.write(`provena: Sigstore trusted roots: ${trust.description}\n`);
   process.stdout.write(`provena: listening on ${address} (data ${dataDir}, public URL ${app.services.publicUrl})\n`);
 
   let stopping = false;
@@ -54,11 +80,24 @@ export async function serve(settings: Settings): Promise<void> {
     if (stopping) return;
     stopping = true;
     process.stdout.write(`provena: ${signal}, finishing in-flight requests\n`);
-    await app.http.close(); // stops accepting, waits for requests in progress
+    // stops accepting, lets requests in progress finish (bounded by shutdown_timeout_seconds)
+    await drainHttp(app.http, settings.shutdown_timeout_seconds, (line) => process.stdout.write(`${line}\n`));
+    try {
+      await app.services.log.flush(); // sign what the last requests committed, so restart has nothing pending
+    } catch (err) {
+      app.http.log.error({ err }, 'transparency log: final checkpoint failed; it is signed on the next start');
+    }
     await app.services.log.stop();
     await store.close();
+    process.stdout.write('provena: stopped\n');
     process.exit(0);
   };
+  const removePid = writeServerPid(dataDir);
+  process.on('exit', removePid);
+  // a token from the data directory follows `provena admin-token rotate` (SIGHUP or the file changing)
+  if (settings.admin_token === undefined) {
+    followAdminTokenFile(dataDir, (token) => app.services.access.setAdminToken(token), (line) => process.stdout.write(`${line}\n`));
+  }
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
 }

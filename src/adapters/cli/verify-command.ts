@@ -31,6 +31,7 @@ import {
   type Io,
 } from './verify-common.ts';
 import { Http, HttpChannelReader } from './verify-http.ts';
+import { SignedRepodata, type SignedRepodataOptions } from '../tuf/tuf-client.ts';
 import { countVerdicts, policyDecision, verifyPackages, type Decision, type RunResult } from './verify-run.ts';
 import { hashFile } from './file-digest.ts';
 
@@ -201,7 +202,7 @@ async function verifyChannelSpecs(channel: string, specs: string[], values: Valu
   const entry = channelPolicyFrom(values, channelUrl);
   const subdirs = values.subdir ?? ['noarch', nativeSubdir()];
   for (const s of subdirs) if (!isKnownSubdir(s)) throw usageError(`--subdir: ${JSON.stringify(s)} is not a conda subdir`);
-  const reader = new HttpChannelReader(new Http());
+  const reader = new HttpChannelReader(new Http(), new SignedRepodata(tufOptions(values)));
   const targets: LockedPackage[] = [];
   const notFound: PackageResult[] = [];
   for (const spec of specs) {
@@ -270,7 +271,14 @@ export function runOptions(values: Values | Record<string, unknown>, extra: { do
     logKeys: (v['log-key'] ?? []).map(readKeyText),
     predicateType: v['predicate-type'],
     download: extra.download,
+    tuf: tufOptions(v),
   };
+}
+
+/** `--trust-store DIR` (pinned channel roots) and `--channel-root FILE` (a root to trust instead). */
+function tufOptions(v: { 'trust-store'?: string; 'channel-root'?: string }): SignedRepodataOptions {
+  if (v['channel-root'] !== undefined && !fs.existsSync(v['channel-root'])) throw usageError(`--channel-root: no file ${v['channel-root']}`);
+  return { trustStore: v['trust-store'], root: v['channel-root'] };
 }
 
 /** `--log-key` takes the verifier key text (NAME+ID+BASE64) or a file holding it. */

@@ -14,6 +14,9 @@ import { Http, HttpLogSource, redact, serverOf } from './verify-http.ts';
 /** Options every verify command takes. */
 export const TRUST_OPTIONS = {
   'trusted-root': { type: 'string', multiple: true },
+  // signed repodata (TUF): where channel roots are pinned, or a root to trust
+  'trust-store': { type: 'string' },
+  'channel-root': { type: 'string' },
   staging: { type: 'boolean' },
   json: { type: 'boolean' },
 } as const;

@@ -6,6 +6,7 @@ import { packageNameOfFilename } from '../../core/repodata/subdir-records.ts';
 import { zstdDecompress } from '../../core/repodata/zstd.ts';
 import type { ChannelReader, RecordView } from '../../core/verify/channel-package.ts';
 import { decodeConsistencyProof, type LogSource } from '../../core/verify/log-check.ts';
+import type { SignedRepodata } from '../tuf/tuf-client.ts';
 
 /**
  * What `provena verify` and `verify-env` read over HTTP: repodata (sharded when offered, CEP-16, so a
@@ -144,7 +145,18 @@ export class HttpChannelReader implements ChannelReader {
   /** package names the caller will ask for, by channel and subdir */
   private readonly expected = new Map<string, Set<string>>();
 
-  constructor(readonly http: Http) {}
+  /** `signed`: repodata through the channel's TUF metadata when it offers it (see tuf-client.ts) */
+  constructor(
+    readonly http: Http,
+    private readonly signed?: SignedRepodata,
+  ) {}
+
+  /** A subdir's repodata file: verified against the channel's signed metadata when there is some. */
+  private async repodataFile(channel: string, subdir: string, file: string, maxBytes: number): Promise<Uint8Array | null> {
+    const verified = await this.signed?.file(channel, subdir, file);
+    if (verified !== undefined) return verified;
+    return this.http.get(`${channel}/${subdir}/${file}`, maxBytes);
+  }
 
   /**
    * Says which packages will be asked for: when they are a large part of a sharded subdir, one
@@ -194,7 +206,7 @@ export class HttpChannelReader implements ChannelReader {
 
   private async loadIndex(channel: string, subdir: string): Promise<SubdirIndex> {
     const indexUrl = `${channel}/${subdir}/repodata_shards.msgpack.zst`;
-    const sharded = await this.http.get(indexUrl, MAX_SHARD_INDEX_BYTES);
+    const sharded = await this.repodataFile(channel, subdir, 'repodata_shards.msgpack.zst', MAX_SHARD_INDEX_BYTES);
     if (sharded !== null) {
       const doc = decodeZstdMsgpack(sharded, MAX_SHARD_INDEX_BYTES, indexUrl) as { info?: { shards_base_url?: unknown }; shards?: unknown };
       const shards = new Map<string, Uint8Array>();
@@ -210,9 +222,9 @@ export class HttpChannelReader implements ChannelReader {
       }
     }
     let json: Uint8Array | null = null;
-    const zst = await this.http.get(`${channel}/${subdir}/repodata.json.zst`, MAX_REPODATA_BYTES);
+    const zst = await this.repodataFile(channel, subdir, 'repodata.json.zst', MAX_REPODATA_BYTES);
     if (zst !== null) json = zstdDecompressOrRefuse(zst, MAX_REPODATA_BYTES, `${channel}/${subdir}/repodata.json.zst`);
-    else json = await this.http.get(`${channel}/${subdir}/repodata.json`, MAX_REPODATA_BYTES);
+    else json = await this.repodataFile(channel, subdir, 'repodata.json', MAX_REPODATA_BYTES);
     if (json === null) throw unprocessable('repodata_missing', `${channel}/${subdir} serves no repodata (repodata_shards.msgpack.zst, repodata.json.zst, repodata.json: all 404)`);
     let doc: Record<string, unknown>;
     try {

@@ -9,6 +9,7 @@ import type { Verdict } from '../../core/verify/verdict.ts';
 import { ProgressBar } from './progress.ts';
 import { LogTracker } from './verify-common.ts';
 import { Http, HttpChannelReader } from './verify-http.ts';
+import { SignedRepodata, type SignedRepodataOptions } from '../tuf/tuf-client.ts';
 
 /**
  * The engine behind `verify URL`, `verify --channel` and `verify-env`: packages are checked in
@@ -27,6 +28,8 @@ export interface RunOptions {
   progress?: { label: string; stream: NodeJS.WriteStream };
   /** hash the package bytes themselves instead of trusting the lock file's digest */
   download?: boolean;
+  /** signed repodata: trust store and pinned root */
+  tuf?: SignedRepodataOptions;
 }
 
 export interface RunResult {
@@ -39,7 +42,7 @@ export type Target = LockedPackage;
 
 export async function verifyPackages(targets: readonly Target[], policyFor: (t: Target) => ChannelPolicy | Decision, o: RunOptions): Promise<RunResult> {
   const http = new Http();
-  const reader = new HttpChannelReader(http);
+  const reader = new HttpChannelReader(http, new SignedRepodata(o.tuf));
   const logs = new LogTracker(http, { stateFile: o.logState, keys: o.logKeys });
   const signer = (p: ChannelPolicy): SignerSpec => (o.key ? { kind: 'key', ...o.key } : { kind: 'identity', rules: p.identities });
   const ctx = { reader, roots: o.roots, signer, log: logs.forChannel, predicateType: o.predicateType };

@@ -27,13 +27,60 @@ const SettingsSchema = z
     log_origin: z.string().regex(/^[^\s+]+$/, 'must be one word without spaces or "+", e.g. conda.example.org/log').optional(),
     log_key: z.string().min(1).optional(),
     log_batch_ms: z.coerce.number().int().min(1).max(60_000).default(100),
+    // full repodata files: rebuilt before the upload's acknowledgement below this many records, else debounced
+    repodata_sync_records: z.coerce.number().int().min(0).default(20_000),
+    repodata_debounce_ms: z.coerce.number().int().min(0).max(600_000).default(2_000),
+    // operations (docs/configuration.md, "Health, metrics and limits")
+    metrics_token: z.string().min(16, 'must be at least 16 characters').optional(),
+    // whose X-Forwarded-For to believe for the client address: false, true (every hop), or proxy addresses/CIDRs
+    trust_proxy: z
+      .union([z.boolean(), z.string().min(1)])
+      .default(false)
+      .transform((v) => (v === 'true' ? true : v === 'false' ? false : v)),
+    rate_limit_upload_per_minute: z.coerce.number().int().min(0).default(120),
+    rate_limit_auth_per_minute: z.coerce.number().int().min(0).default(30),
+    header_timeout_seconds: z.coerce.number().positive().max(3600).default(30),
+    request_timeout_seconds: z.coerce.number().min(0).max(86_400).default(60),
+    upload_idle_timeout_seconds: z.coerce.number().min(0).max(86_400).default(60),
+    shutdown_timeout_seconds: z.coerce.number().min(0).max(86_400).default(30),
+    // signed repodata (TUF): the server's private keys, and how long a timestamp signature lasts
+    tuf_key_dir: z.string().min(1).optional(),
+    tuf_timestamp_seconds: z.coerce.number().int().min(2).max(30 * 86400).default(6 * 3600),
     // Trusted Publishing: issuers, audience, upload token lifetime
     ...trustedPublishingSettings,
+    // metadata in PostgreSQL instead of DATA/provena.sqlite: docs/configuration.md, "PostgreSQL"
+    database: z
+      .string()
+      .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres://USER:PASSWORD@HOST:PORT/DB URL (unset: SQLite in the data directory)')
+      .optional(),
+    database_pool_size: z.coerce.number().int().min(2, 'must be at least 2 (the log signer holds one connection while it works)').max(1000).default(10),
+    database_schema: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier (letters, digits, _)')
+      .optional(),
+    // package files, repodata and log tiles on a file system other than DATA/blobs (e.g. one replicas share)
+    blobs_dir: z.string().min(1).optional(),
+    // blobs, repodata and log tiles in an S3-compatible bucket instead of DATA/blobs
+    storage: z
+      .string()
+      .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'must be s3://BUCKET or s3://BUCKET/PREFIX')
+      .optional(),
+    s3_endpoint: z.string().url().optional(),
+    s3_region: z.string().min(1).optional(),
+    s3_access_key_id: z.string().min(1).optional(),
+    s3_secret_access_key: z.string().min(1).optional(),
+    s3_force_path_style: z
+      .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
+      .transform((v) => v === true || v === 'true' || v === '1')
+      .optional(),
   })
   .strict();
 
 /** `public_url_given`: set by flag, file or env (otherwise derived from host and port) */
 export type Settings = z.infer<typeof SettingsSchema> & { public_url: string; public_url_given: boolean };
+
+/** Every setting the schema knows; docs/configuration.md lists each (test/docs/configuration.test.ts). */
+export const SETTING_KEYS: readonly string[] = Object.keys(SettingsSchema.shape);
 
 /** Each setting's environment variable is PROVENA_ + its name in upper case. */
 export const SETTING_NAMES = [
@@ -47,9 +94,31 @@ export const SETTING_NAMES = [
   'log_origin',
   'log_key',
   'log_batch_ms',
+  'repodata_sync_records',
+  'repodata_debounce_ms',
+  'metrics_token',
+  'trust_proxy',
+  'rate_limit_upload_per_minute',
+  'rate_limit_auth_per_minute',
+  'header_timeout_seconds',
+  'request_timeout_seconds',
+  'upload_idle_timeout_seconds',
+  'shutdown_timeout_seconds',
+  'tuf_key_dir',
+  'tuf_timestamp_seconds',
   'oidc_default_issuers',
   'oidc_audience',
   'upload_token_ttl_seconds',
+  'database',
+  'database_pool_size',
+  'database_schema',
+  'blobs_dir',
+  'storage',
+  's3_endpoint',
+  's3_region',
+  's3_access_key_id',
+  's3_secret_access_key',
+  's3_force_path_style',
 ] as const;
 
 export class SettingsError extends Error {}

@@ -6,6 +6,8 @@ export function channelJson(c: Channel, publicUrl: string) {
     name: c.name,
     private: c.private,
     require_attestations: c.requireAttestations,
+    /** bytes; null: the server's `max_package_size` applies */
+    max_package_size: c.maxPackageBytes ?? null,
     created_at: c.createdAt,
     url: `${publicUrl}/${c.name}`,
   };

@@ -12,20 +12,38 @@ import { provenanceRoutes } from './routes/provenance.ts';
 import { oidcRoutes } from './routes/oidc.ts';
 import { uploadRoutes } from './routes/upload.ts';
 import { webRoutes } from '../web/routes.ts';
+import { openApiRoute, registerOpenApi } from './openapi.ts';
+import { healthRoutes } from './health.ts';
+import { metricsRoutes } from './metrics.ts';
+import { echoRequestId, logSerializers, requestIdOptions } from './request-id.ts';
+import { rateLimits, type RateLimitSettings } from './rate-limits.ts';
+import { nodeServerTimeouts, requestTimeouts, type TimeoutSettings } from './timeouts.ts';
 
 export interface HttpOptions {
   logger: boolean | { level: string };
+  /** when set, `GET /metrics` needs `Authorization: Bearer` this */
+  metricsToken?: string;
+  /** Fastify's trustProxy: which proxies' X-Forwarded-For to believe for the client address (default none) */
+  trustProxy?: boolean | string;
+  /** absent: no rate limits */
+  rateLimits?: RateLimitSettings;
+  timeouts?: TimeoutSettings;
 }
+
+export const DEFAULT_TIMEOUTS: TimeoutSettings = { headerSeconds: 30, requestSeconds: 60, uploadIdleSeconds: 60 };
 
 /** The HTTP face of Provena: handlers parse, call a service, and let errors map to status here, in one place. */
 export function buildHttpServer(services: AppServices, opts: HttpOptions): FastifyInstance {
+  const timeouts = opts.timeouts ?? DEFAULT_TIMEOUTS;
   const app = Fastify({
     // the hot revalidation path is answered in front of the framework (fast-revalidation.ts)
     serverFactory: (handler) =>
-      createServer((req, res) => {
+      createServer(nodeServerTimeouts(timeouts), (req, res) => {
         if (!answerRevalidation(req, res, services.servedFiles)) handler(req, res);
       }),
-    logger: opts.logger,
+    logger: typeof opts.logger === 'object' ? { ...opts.logger, serializers: logSerializers() } : opts.logger,
+    ...requestIdOptions(),
+    trustProxy: opts.trustProxy ?? false,
     bodyLimit: 1024 * 1024,
     // conda filenames and channel names are plain; keep decoded params as they are
     routerOptions: { maxParamLength: 512 },
@@ -50,14 +68,22 @@ export function buildHttpServer(services: AppServices, opts: HttpOptions): Fasti
     reply.code(404).send({ error: 'not_found', detail: `nothing is served at ${req.method} ${req.url.split('?')[0]}` }),
   );
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  channelRoutes(app, services);
-  keyRoutes(app, services);
-  uploadRoutes(app, services);
-  logRoutes(app, services);
-  provenanceRoutes(app, services);
-  oidcRoutes(app, services);
-  webRoutes(app, services);
-  condaRoutes(app, services);
+  echoRequestId(app);
+  requestTimeouts(app, timeouts);
+  metricsRoutes(app, services.metrics, opts.metricsToken);
+  if (opts.rateLimits) rateLimits(app, opts.rateLimits, services.metrics);
+  healthRoutes(app, services.readiness);
+  registerOpenApi(app); // before the routes: it collects them as they are added
+  app.register(async (routes) => {
+    openApiRoute(routes);
+    channelRoutes(routes, services);
+    keyRoutes(routes, services);
+    uploadRoutes(routes, services);
+    logRoutes(routes, services);
+    provenanceRoutes(routes, services);
+    oidcRoutes(routes, services);
+    webRoutes(routes, services);
+    condaRoutes(routes, services);
+  });
   return app;
 }

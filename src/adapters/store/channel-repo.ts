@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Channel } from '../../core/channel/model.ts';
 import type { ChannelRepo } from '../../core/channel/ports.ts';
 import type { Database } from './schema.ts';
+import { byteOrder } from './repodata-state-repo.ts';
 
 export class KyselyChannelRepo implements ChannelRepo {
   constructor(private readonly db: Kysely<Database>) {}
@@ -13,6 +14,7 @@ export class KyselyChannelRepo implements ChannelRepo {
         name: channel.name,
         private: channel.private ? 1 : 0,
         require_attestations: channel.requireAttestations ? 1 : 0,
+        max_package_size: channel.maxPackageBytes ?? null,
         created_at: channel.createdAt,
       })
       .onConflict((oc) => oc.column('name').doNothing())
@@ -26,17 +28,19 @@ export class KyselyChannelRepo implements ChannelRepo {
   }
 
   async list(): Promise<Channel[]> {
-    const rows = await this.db.selectFrom('channels').selectAll().orderBy('name').execute();
+    // code point order, as SQLite sorts, whatever the PostgreSQL database's collation
+    const rows = await this.db.selectFrom('channels').selectAll().orderBy(byteOrder(this.db, 'name')).execute();
     return rows.map(toChannel);
   }
 
   async update(
     name: string,
-    changes: Partial<Pick<Channel, 'private' | 'requireAttestations'>>,
+    changes: Partial<Pick<Channel, 'private' | 'requireAttestations' | 'maxPackageBytes'>>,
   ): Promise<Channel | null> {
     const values: Partial<Database['channels']> = {};
     if (changes.private !== undefined) values.private = changes.private ? 1 : 0;
     if (changes.requireAttestations !== undefined) values.require_attestations = changes.requireAttestations ? 1 : 0;
+    if (changes.maxPackageBytes !== undefined) values.max_package_size = changes.maxPackageBytes;
     if (Object.keys(values).length > 0) {
       await this.db.updateTable('channels').set(values).where('name', '=', name).execute();
     }
@@ -63,6 +67,7 @@ function toChannel(row: Database['channels']): Channel {
     name: row.name,
     private: Number(row.private) === 1,
     requireAttestations: Number(row.require_attestations) === 1,
+    maxPackageBytes: row.max_package_size === null || row.max_package_size === undefined ? null : Number(row.max_package_size),
     createdAt: row.created_at,
   };
 }

@@ -1,6 +1,6 @@
-import type { Kysely } from 'kysely';
+import { PostgresAdapter, sql, type Kysely } from 'kysely';
 import type { Hash } from '../../core/tlog/hashing.ts';
-import type { EntrySubject, LogHead, LogRepo, PublishedCheckpoint } from '../../core/tlog/log-repo.ts';
+import type { EntrySubject, LogHead, LogRepo, PublishedCheckpoint, StoredOpening } from '../../core/tlog/log-repo.ts';
 import type { StoredHash, StoredHashIndex } from '../../core/tlog/stored-hashes.ts';
 import { ProvenaError, notFound } from '../../core/errors.ts';
 import type { Database } from './schema.ts';
@@ -8,6 +8,12 @@ import { arg, runPrepared } from './prepared-query.ts';
 
 /** Runs of consecutive indexes per query: one range condition each, well under any bind limit. */
 const RUNS_PER_QUERY = 64;
+/** Advisory lock class of the checkpoint signer (PostgreSQL), keyed per schema like the migration lock. */
+const PUBLISHER_LOCK_CLASS = 0x706c6f67; // "plog"
+/** Rows per multi-row INSERT of a bulk append (7 columns at most: well under any bind limit). */
+const BULK_ROWS = 500;
+/** One append writes at most a few dozen hashes: those shapes are compiled once; bulk ones are not. */
+const PREPARED_HASHES = 64;
 /** A compiled argument slot, typed as the column it fills. */
 const slot = <T>(i: number) => arg(i) as unknown as T;
 
@@ -18,7 +24,7 @@ const encoder = new TextEncoder();
 export class KyselyLogRepo implements LogRepo {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async claimHead(): Promise<{ index: number; frontier: Hash[] }> {
+  async claimHead(count = 1): Promise<{ index: number; frontier: Hash[] }> {
     // Write first: the UPDATE takes the writer lock (SQLite) / the row lock (PostgreSQL) before
     // anything is read, so two transactions can never both see the same size. RETURNING gives
     // the new size and the frontier as it was (this statement does not change it).
@@ -28,14 +34,14 @@ export class KyselyLogRepo implements LogRepo {
       () =>
         this.db
           .updateTable('log_head')
-          .set((eb) => ({ size: eb('size', '+', 1) }))
+          .set((eb) => ({ size: eb('size', '+', slot<number>(0)) }))
           .where('id', '=', 1)
           .returning(['size', 'frontier']),
-      [],
+      [count],
     );
     const row = rows[0];
     if (!row) throw new ProvenaError('log_head_missing', 'internal', 'the log head row is missing; the database was not migrated');
-    return { index: Number(row.size) - 1, frontier: fromHexList(row.frontier) };
+    return { index: Number(row.size) - count, frontier: fromHexList(row.frontier) };
   }
 
   async setFrontier(frontier: readonly Hash[]): Promise<void> {
@@ -44,18 +50,18 @@ export class KyselyLogRepo implements LogRepo {
     ]);
   }
 
-  async advanceHead(expected: LogHead, frontier: readonly Hash[]): Promise<boolean> {
+  async advanceHead(expected: LogHead, frontier: readonly Hash[], count = 1): Promise<boolean> {
     const { numAffectedRows } = await runPrepared(
       this.db,
       'log.advanceHead',
       () =>
         this.db
           .updateTable('log_head')
-          .set((eb) => ({ size: eb('size', '+', 1), frontier: slot<string>(0) }))
+          .set((eb) => ({ size: eb('size', '+', slot<number>(3)), frontier: slot<string>(0) }))
           .where('id', '=', 1)
           .where('size', '=', slot<number>(1))
           .where('frontier', '=', slot<string>(2)),
-      [frontier.map(toHex).join(''), expected.size, expected.frontier.map(toHex).join('')],
+      [frontier.map(toHex).join(''), expected.size, expected.frontier.map(toHex).join(''), count],
     );
     return Number(numAffectedRows ?? 0n) === 1;
   }
@@ -79,8 +85,37 @@ export class KyselyLogRepo implements LogRepo {
     );
   }
 
+  async insertEntries(rows: readonly { index: number; bytes: Uint8Array; subject: EntrySubject }[]): Promise<void> {
+    for (let at = 0; at < rows.length; at += BULK_ROWS) {
+      // many rows per statement, built per call: a bulk append is rare, a compiled shape per size is not worth keeping
+      await this.db
+        .insertInto('log_entries')
+        .values(
+          rows.slice(at, at + BULK_ROWS).map(({ index, bytes, subject: s }) => ({
+            idx: index,
+            entry: utf8.decode(bytes),
+            channel: s.channel,
+            subdir: s.subdir,
+            filename: s.filename,
+            sha256: s.sha256,
+            action: s.action,
+          })),
+        )
+        .execute();
+    }
+  }
+
   async insertHashes(hashes: readonly StoredHash[]): Promise<void> {
     if (hashes.length === 0) return;
+    if (hashes.length > PREPARED_HASHES) {
+      for (let at = 0; at < hashes.length; at += BULK_ROWS) {
+        await this.db
+          .insertInto('log_hashes')
+          .values(hashes.slice(at, at + BULK_ROWS).map((h) => ({ level: h.level, idx: h.index, hash: toHex(h.hash) })))
+          .execute();
+      }
+      return;
+    }
     const n = hashes.length;
     await runPrepared(
       this.db,
@@ -88,6 +123,35 @@ export class KyselyLogRepo implements LogRepo {
       () => this.db.insertInto('log_hashes').values(Array.from({ length: n }, (_, i) => ({ level: slot(3 * i), idx: slot(3 * i + 1), hash: slot(3 * i + 2) }))),
       hashes.flatMap((h) => [h.level, h.index, toHex(h.hash)]),
     );
+  }
+
+  async channelIsPublic(channel: string): Promise<boolean> {
+    const { rows } = await runPrepared(this.db, 'log.channelPrivate', () => this.db.selectFrom('channels').select('private').where('name', '=', slot<string>(0)), [
+      channel,
+    ]);
+    return rows.length === 1 && Number(rows[0]!.private) === 0;
+  }
+
+  async insertOpening(index: number, o: StoredOpening): Promise<void> {
+    await runPrepared(
+      this.db,
+      'log.insertOpening',
+      () => this.db.insertInto('log_openings').values({ idx: slot(0), channel: slot(1), salt: slot(2), entry: slot(3) }),
+      [index, o.channel, o.salt, o.entry],
+    );
+  }
+
+  async openings(start: number, end: number): Promise<Map<number, StoredOpening>> {
+    const out = new Map<number, StoredOpening>();
+    if (end <= start) return out;
+    const { rows } = await runPrepared(
+      this.db,
+      'log.openings',
+      () => this.db.selectFrom('log_openings').select(['idx', 'channel', 'salt', 'entry']).where('idx', '>=', slot<number>(0)).where('idx', '<', slot<number>(1)),
+      [start, end],
+    );
+    for (const r of rows) out.set(Number(r.idx), { channel: r.channel, salt: r.salt, entry: r.entry });
+    return out;
   }
 
   async size(): Promise<number> {
@@ -162,6 +226,19 @@ export class KyselyLogRepo implements LogRepo {
       // Ed25519 is deterministic: a second signer of the same size signs the same note, so keep one.
       .onConflict((oc) => oc.column('size').doNothing())
       .execute();
+  }
+
+  /**
+   * PostgreSQL only (several processes): a transaction-scoped advisory lock, so it is released by the
+   * commit, by any error, and by the server when a replica dies holding it. SQLite has one process.
+   */
+  get withPublisherLock(): (<T>(fn: () => Promise<T>) => Promise<T>) | undefined {
+    if (!(this.db.getExecutor().adapter instanceof PostgresAdapter)) return undefined;
+    return (fn) =>
+      this.db.transaction().execute(async (trx) => {
+        await sql`select pg_advisory_xact_lock(${PUBLISHER_LOCK_CLASS}, hashtext(coalesce(current_schema(), '')))`.execute(trx);
+        return fn();
+      });
   }
 
   async latestCheckpoint(): Promise<PublishedCheckpoint | null> {

@@ -21,6 +21,13 @@ export interface LogTables {
     sha256: string | null;
     action: string;
   };
+  /** Openings of blinded entries (migration 0008_log_openings): given only to readers of `channel`. */
+  log_openings: {
+    idx: number | string | bigint;
+    channel: string;
+    salt: string;
+    entry: string;
+  };
   /** Complete-subtree hashes: level 0 the leaves, level L+1 pairs of level L (see stored-hashes.ts). */
   log_hashes: {
     level: number;

@@ -2,6 +2,10 @@ import { type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { transparencyLogMigration } from './log-migration.ts';
 import { provenanceMigration } from './provenance-migration.ts';
 import { trustedPublishingMigration } from './trusted-publishing-migration.ts';
+import { channelLimitsMigration } from './channel-limits-migration.ts';
+import { repodataStateMigration } from './repodata-state-migration.ts';
+import { tufMigration } from './tuf-migration.ts';
+import { logOpeningsMigration } from './log-openings-migration.ts';
 
 /**
  * Schema migrations, in order, for every database Provena runs on. Written with Kysely's schema
@@ -59,6 +63,10 @@ const migrations: Record<string, Migration> = {
   '0002_publishers_attestations': provenanceMigration,
   '0003_transparency_log': transparencyLogMigration,
   '0004_trusted_publishing': trustedPublishingMigration,
+  '0005_channel_limits': channelLimitsMigration,
+  '0006_repodata_state': repodataStateMigration,
+  '0007_tuf': tufMigration,
+  '0008_log_openings': logOpeningsMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,10 +1,14 @@
 import type { Kysely } from 'kysely';
 import type { StoredPackage } from '../../core/channel/model.ts';
-import type { InsertOutcome, PackageRepo } from '../../core/channel/ports.ts';
+import type { InsertOutcome, PackageRepo, SubdirRecord } from '../../core/channel/ports.ts';
+import { byteOrder, KyselyRepodataStateRepo } from './repodata-state-repo.ts';
 import type { PackageRecord } from '../../core/conda/types.ts';
 import type { Database } from './schema.ts';
 
 type PackageRow = Database['packages'];
+
+/** Rows per multi-row INSERT: 12 columns each, well under SQLite's and PostgreSQL's bind limits. */
+const INSERT_ROWS = 200;
 
 export class KyselyPackageRepo implements PackageRepo {
   constructor(private readonly db: Kysely<Database>) {}
@@ -24,25 +28,33 @@ export class KyselyPackageRepo implements PackageRepo {
     const row = toRow(pkg);
     let outcome: InsertOutcome;
     if (opts.replace) {
-      const existed = await this.get(pkg.channel, pkg.subdir, pkg.filename);
-      await this.db
-        .insertInto('packages')
-        .values(row)
-        .onConflict((oc) =>
-          oc.columns(['channel', 'subdir', 'filename']).doUpdateSet({
-            name: row.name,
-            sha256: row.sha256,
-            md5: row.md5,
-            size: row.size,
-            record: row.record,
-            about: row.about,
-            uploaded_at: row.uploaded_at,
-            uploaded_by: row.uploaded_by,
-            attestations_sha256: row.attestations_sha256,
-          }),
-        )
-        .execute();
-      outcome = existed ? 'replaced' : 'inserted';
+      // Insert, else update. Each statement sees the committed row (PostgreSQL waits for a concurrent
+      // insert of the key), so of concurrent forced uploads of a new filename exactly one says
+      // 'inserted'; a read first would let all of them say so and miscount the subdir's records.
+      for (;;) {
+        const inserted = await this.db
+          .insertInto('packages')
+          .values(row)
+          .onConflict((oc) => oc.columns(['channel', 'subdir', 'filename']).doNothing())
+          .executeTakeFirst();
+        if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1) {
+          outcome = 'inserted';
+          break;
+        }
+        const { channel, subdir, filename, ...changes } = row;
+        const updated = await this.db
+          .updateTable('packages')
+          .set(changes)
+          .where('channel', '=', channel)
+          .where('subdir', '=', subdir)
+          .where('filename', '=', filename)
+          .executeTakeFirst();
+        if (Number(updated.numUpdatedRows) === 1) {
+          outcome = 'replaced';
+          break;
+        }
+        // removed between the two statements by another transaction: insert again
+      }
     } else {
       // the primary key decides races: of N concurrent inserts of one filename exactly one lands
       const result = await this.db
@@ -53,6 +65,8 @@ export class KyselyPackageRepo implements PackageRepo {
       if (Number(result.numInsertedOrUpdatedRows ?? 0n) !== 1) return 'exists';
       outcome = 'inserted';
     }
+    // the name's shard and the subdir's files are now stale, in this very transaction
+    await new KyselyRepodataStateRepo(this.db).markChanged(pkg.channel, pkg.subdir, [pkg.record.name], outcome === 'inserted' ? 1 : 0);
     await this.db
       .deleteFrom('removed_files')
       .where('channel', '=', pkg.channel)
@@ -60,6 +74,43 @@ export class KyselyPackageRepo implements PackageRepo {
       .where('filename', '=', pkg.filename)
       .execute();
     return outcome;
+  }
+
+  async insertMany(pkgs: readonly StoredPackage[]): Promise<Set<StoredPackage>> {
+    const inserted = new Set<StoredPackage>();
+    const bySubdir = new Map<string, StoredPackage[]>();
+    for (const pkg of pkgs) {
+      const key = JSON.stringify([pkg.channel, pkg.subdir]);
+      bySubdir.set(key, [...(bySubdir.get(key) ?? []), pkg]);
+    }
+    for (const group of bySubdir.values()) {
+      const { channel, subdir } = group[0]!;
+      const byFilename = new Map(group.map((p) => [p.filename, p]));
+      const landed: StoredPackage[] = [];
+      for (let at = 0; at < group.length; at += INSERT_ROWS) {
+        // one multi-row statement per chunk; the primary key decides races as for one insert, and
+        // RETURNING names the rows that landed (SQLite ≥ 3.35 and PostgreSQL alike)
+        const rows = await this.db
+          .insertInto('packages')
+          .values(group.slice(at, at + INSERT_ROWS).map(toRow))
+          .onConflict((oc) => oc.columns(['channel', 'subdir', 'filename']).doNothing())
+          .returning('filename')
+          .execute();
+        for (const r of rows) landed.push(byFilename.get(r.filename)!);
+      }
+      if (landed.length === 0) continue;
+      for (const pkg of landed) inserted.add(pkg);
+      await new KyselyRepodataStateRepo(this.db).markChanged(channel, subdir, [...new Set(landed.map((p) => p.record.name))], landed.length);
+      for (let at = 0; at < landed.length; at += INSERT_ROWS) {
+        await this.db
+          .deleteFrom('removed_files')
+          .where('channel', '=', channel)
+          .where('subdir', '=', subdir)
+          .where('filename', 'in', landed.slice(at, at + INSERT_ROWS).map((p) => p.filename))
+          .execute();
+      }
+    }
+    return inserted;
   }
 
   async remove(channel: string, subdir: string, filename: string): Promise<StoredPackage | null> {
@@ -73,9 +124,10 @@ export class KyselyPackageRepo implements PackageRepo {
       .execute();
     await this.db
       .insertInto('removed_files')
-      .values({ channel, subdir, filename, removed_at: new Date().toISOString() })
+      .values({ channel, subdir, filename, removed_at: new Date().toISOString(), name: existing.record.name })
       .onConflict((oc) => oc.columns(['channel', 'subdir', 'filename']).doNothing())
       .execute();
+    await new KyselyRepodataStateRepo(this.db).markChanged(channel, subdir, [existing.record.name], -1);
     return existing;
   }
 
@@ -85,9 +137,62 @@ export class KyselyPackageRepo implements PackageRepo {
       .selectAll()
       .where('channel', '=', channel)
       .where('subdir', '=', subdir)
-      .orderBy('filename')
+      .orderBy(byteOrder(this.db, 'filename'))
       .execute();
     return rows.map(toStoredPackage);
+  }
+
+  async listByName(channel: string, subdir: string, name: string): Promise<{ records: SubdirRecord[]; removed: string[] }> {
+    const rows = await this.db
+      .selectFrom('packages')
+      .select(['filename', 'record'])
+      .where('channel', '=', channel)
+      .where('subdir', '=', subdir)
+      .where('name', '=', name)
+      .execute();
+    const gone = await this.db
+      .selectFrom('removed_files')
+      .select('filename')
+      .where('channel', '=', channel)
+      .where('subdir', '=', subdir)
+      .where('name', '=', name)
+      .execute();
+    return {
+      records: rows.map((r) => ({ filename: r.filename, record: JSON.parse(r.record) as PackageRecord })),
+      removed: gone.map((r) => r.filename),
+    };
+  }
+
+  async *scan(
+    channel: string,
+    subdir: string,
+    opts: { order: 'filename' | 'name'; format?: 'conda' | 'tar.bz2'; pageSize?: number },
+  ): AsyncIterable<SubdirRecord> {
+    const pageSize = opts.pageSize ?? 2000;
+    const filename = byteOrder(this.db, 'filename');
+    const name = byteOrder(this.db, 'name');
+    let after: { name: string; filename: string } | undefined;
+    for (;;) {
+      let q = this.db
+        .selectFrom('packages')
+        .select(['filename', 'name', 'record'])
+        .where('channel', '=', channel)
+        .where('subdir', '=', subdir);
+      if (opts.format !== undefined) q = q.where('filename', 'like', opts.format === 'conda' ? '%.conda' : '%.tar.bz2');
+      // keyset pages: each page starts after the last row of the one before, whatever changes meanwhile
+      if (after !== undefined) {
+        const last = after;
+        q = opts.order === 'filename'
+          ? q.where(filename, '>', last.filename)
+          : q.where((eb) => eb(eb.refTuple(name, filename), '>', eb.tuple(last.name, last.filename)));
+      }
+      q = opts.order === 'filename' ? q.orderBy(filename) : q.orderBy(name).orderBy(filename);
+      const rows = await q.limit(pageSize).execute();
+      for (const r of rows) yield { filename: r.filename, record: JSON.parse(r.record) as PackageRecord };
+      if (rows.length < pageSize) return;
+      const last = rows[rows.length - 1]!;
+      after = { name: last.name, filename: last.filename };
+    }
   }
 
   async removed(channel: string, subdir: string): Promise<string[]> {
@@ -96,7 +201,7 @@ export class KyselyPackageRepo implements PackageRepo {
       .select('filename')
       .where('channel', '=', channel)
       .where('subdir', '=', subdir)
-      .orderBy('filename')
+      .orderBy(byteOrder(this.db, 'filename'))
       .execute();
     return rows.map((r) => r.filename);
   }

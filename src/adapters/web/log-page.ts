@@ -3,7 +3,7 @@ import type { Principal } from '../../core/channel/access.ts';
 import { parsePackageFilename } from '../../core/conda/filename.ts';
 import { invalid } from '../../core/errors.ts';
 import { encodeBase64 } from '../../core/tlog/base64.ts';
-import { parseEntry, type LogEntry } from '../../core/tlog/entry.ts';
+import { isBlinded, parseEntry, type LogEntry, type LoggedEntry } from '../../core/tlog/entry.ts';
 import type { WebCatalog } from './catalog.ts';
 import { plural, timeTag } from './format.ts';
 import { html, query, type Html } from './html.ts';
@@ -51,16 +51,20 @@ const ACTIONS: Record<LogEntry['action'], string> = {
   publisher_add: 'publisher added',
   publisher_remove: 'publisher removed',
   channel_update: 'channel change',
+  repodata_publish: 'repodata signed',
+  key_rotation: 'log key rotated',
 };
 
 function publisherText(p: LogEntry['publisher']): string {
   if (p === null) return '—';
+  if (p.kind === 'log_key') return 'the log operator';
   if (p.kind === 'key' && typeof p['id'] === 'string') return `key ${p['id']}`;
   if (typeof p['repository'] === 'string') return `${p.kind} ${p['repository']}`;
   return p.kind;
 }
 
 function subject(e: LogEntry): Html {
+  if (e.channel === null) return html`next signing key <code>${String(e.publisher?.['key'] ?? '')}</code>`;
   const name = packageNameOf(e.filename);
   const channel = html`<a href="${channelPage(e.channel)}">${e.channel}</a>`;
   if (e.filename === null || e.subdir === null) return channel;
@@ -70,8 +74,9 @@ function subject(e: LogEntry): Html {
   return html`${channel} / ${e.subdir} / ${file}`;
 }
 
-async function entryRow(index: number, e: LogEntry, vis: Visibility): Promise<Html> {
-  if (!(await vis.canSee(e.channel))) {
+async function entryRow(index: number, e: LoggedEntry, vis: Visibility): Promise<Html> {
+  // a blinded entry here is one whose channel this visitor cannot read (readEntries opened the others)
+  if (isBlinded(e) || (e.channel !== null && !(await vis.canSee(e.channel)))) {
     return html`<tr><td data-label="Index"><a href="${logEntryPage(index)}">${index}</a></td><td data-label="Time">${timeTag(e.time)}</td><td data-label="" colspan="4" class="muted">an entry about a channel you cannot see</td></tr>`;
   }
   return html`<tr>
@@ -91,8 +96,17 @@ function entriesTable(rows: Html[], caption: string): Html {
 <tbody>${rows}</tbody></table></div>`;
 }
 
-async function readEntries(s: AppServices, start: number, end: number): Promise<LogEntry[]> {
-  return (await s.store.log.entries(start, end)).map((b) => parseEntry(b));
+/** Entries as this visitor may see them: a private channel's blinded entries opened for its readers only. */
+async function readEntries(s: AppServices, start: number, end: number, vis: Visibility): Promise<LoggedEntry[]> {
+  const entries = (await s.store.log.entries(start, end)).map((b) => parseEntry(b));
+  if (!entries.some(isBlinded)) return entries;
+  const openings = await s.log.openings(start, end);
+  const out: LoggedEntry[] = [];
+  for (const [i, e] of entries.entries()) {
+    const o = isBlinded(e) ? openings.get(start + i) : undefined;
+    out.push(o !== undefined && (await vis.canSee(o.channel)) ? o.entry : e);
+  }
+  return out;
 }
 
 /**
@@ -100,7 +114,7 @@ async function readEntries(s: AppServices, start: number, end: number): Promise<
  * entries, found by index), and by reading the newest SEARCH_SCAN_ENTRIES entries of the log (which
  * also finds removed files). Only entries about channels the visitor may see are returned.
  */
-async function searchSha256(s: AppServices, catalog: WebCatalog, principal: Principal, sha256: string, size: number): Promise<number[]> {
+async function searchSha256(s: AppServices, catalog: WebCatalog, principal: Principal, sha256: string, size: number, vis: Visibility): Promise<number[]> {
   const found = new Set<number>();
   for (const channel of await s.channels.list(principal)) {
     const index = await catalog.channel(channel.name);
@@ -112,7 +126,8 @@ async function searchSha256(s: AppServices, catalog: WebCatalog, principal: Prin
   const floor = Math.max(0, size - SEARCH_SCAN_ENTRIES);
   for (let end = size; end > floor; end -= SCAN_CHUNK) {
     const start = Math.max(floor, end - SCAN_CHUNK);
-    const entries = await readEntries(s, start, end);
+    // blinded entries the visitor cannot open have no sha256: a private file is never matched for them
+    const entries = await readEntries(s, start, end, vis);
     entries.forEach((e, i) => {
       if (e.sha256 === sha256) found.add(start + i);
     });
@@ -137,11 +152,11 @@ export async function logPageHtml(
     if (!SHA256.test(wanted)) {
       search = html`<p class="notice err" role="alert">A sha256 is 64 hexadecimal digits; <q>${wanted.slice(0, 80)}</q> is not one.</p>`;
     } else {
-      const indexes = await searchSha256(s, catalog, viewer.principal, wanted, size);
+      const indexes = await searchSha256(s, catalog, viewer.principal, wanted, size, vis);
       const rows: Html[] = [];
       for (const i of indexes) {
-        const [e] = await readEntries(s, i, i + 1);
-        if (e && (await vis.canSee(e.channel))) rows.push(await entryRow(i, e, vis));
+        const [e] = await readEntries(s, i, i + 1, vis);
+        if (e && !isBlinded(e) && (e.channel === null || (await vis.canSee(e.channel)))) rows.push(await entryRow(i, e, vis));
       }
       search = html`<section aria-labelledby="results-h"><h3 id="results-h">Entries for <code>${wanted}</code></h3>
 ${rows.length === 0
@@ -154,7 +169,7 @@ ${rows.length === 0
   const beforeRaw = typeof q.before === 'string' && /^[0-9]{1,15}$/.test(q.before) ? Number(q.before) : size;
   const before = Math.min(Math.max(beforeRaw, 0), size);
   const start = Math.max(0, before - PER_PAGE);
-  const entries = await readEntries(s, start, before);
+  const entries = await readEntries(s, start, before, vis);
   const rows: Html[] = [];
   for (let i = entries.length - 1; i >= 0; i--) rows.push(await entryRow(start + i, entries[i]!, vis));
   const pager = html`<nav class="pager" aria-label="Log pages">
@@ -200,14 +215,31 @@ ${copyBlock('verifier-key', s.log.verifierKey, 'the verifier key')}
   });
 }
 
+/** A blinded entry for a visitor who cannot read its channel: only what the public log holds. */
+function blindedEntryPage(viewer: Viewer, index: number, e: LoggedEntry, entry: { entry: string; inclusion_proof: string[]; checkpoint: string }): string {
+  return layout({
+    title: `Log entry ${index}`,
+    viewer,
+    path: logEntryPage(index),
+    crumbs: [['Transparency log', '/log'], [`Entry ${index}`, null]],
+    body: html`<h1>Log entry ${index}</h1>
+<p class="notice">This entry concerns a channel you cannot see; the public log holds it blinded (action, time and a commitment).</p>
+<dl class="facts"><dt>Index</dt><dd>${index}</dd><dt>Time</dt><dd>${timeTag(e.time)}</dd><dt>Action</dt><dd>${ACTIONS[e.action]}</dd></dl>
+${copyBlock('entry-json', Buffer.from(entry.entry, 'base64').toString('utf8'), 'the entry')}
+<p><a href="/api/v1/log/entries/${index}">/api/v1/log/entries/${index}</a> · <a href="/log">Back to the log</a></p>`,
+  });
+}
+
 /** `/log/entries/N`: one entry with its inclusion proof to the latest checkpoint. */
 export async function logEntryPageHtml(s: AppServices, viewer: Viewer, indexText: string): Promise<string> {
   if (!/^(0|[1-9][0-9]{0,15})$/.test(indexText)) throw invalid('log_index_invalid', 'a log index is a non-negative decimal integer');
   const index = Number(indexText);
-  const entry = await s.log.entry(index);
-  const e = entry.entry_json;
   const vis = new Visibility(s, viewer.principal);
-  const visible = await vis.canSee(e.channel);
+  const entry = await s.log.entry(index, (channel) => vis.canSee(channel));
+  // a blinded entry is shown through its opening, which only readers of its channel get
+  const e: LoggedEntry = entry.opening?.entry ?? entry.entry_json;
+  if (isBlinded(e)) return blindedEntryPage(viewer, index, e, entry);
+  const visible = e.channel === null || (await vis.canSee(e.channel));
   const name = packageNameOf(e.filename);
 
   const facts = visible
@@ -215,14 +247,15 @@ export async function logEntryPageHtml(s: AppServices, viewer: Viewer, indexText
 <dt>Index</dt><dd>${index}</dd>
 <dt>Time</dt><dd>${timeTag(e.time)}</dd>
 <dt>Action</dt><dd>${ACTIONS[e.action]}</dd>
-<dt>Channel</dt><dd><a href="${channelPage(e.channel)}">${e.channel}</a></dd>
+${e.channel !== null ? html`<dt>Channel</dt><dd><a href="${channelPage(e.channel)}">${e.channel}</a></dd>` : html`<dt>Next key</dt><dd><code>${String(e.publisher?.['key'] ?? '')}</code></dd>`}
 ${e.subdir ? html`<dt>Subdir</dt><dd>${e.subdir}</dd>` : ''}
-${e.filename ? html`<dt>File</dt><dd>${name && e.subdir ? html`<a href="${packagePage(e.channel, name)}#${fileAnchor(e.subdir, e.filename)}"><code>${e.filename}</code></a>` : html`<code>${e.filename}</code>`}</dd>` : ''}
+${e.filename ? html`<dt>File</dt><dd>${name && e.subdir && e.channel ? html`<a href="${packagePage(e.channel, name)}#${fileAnchor(e.subdir, e.filename)}"><code>${e.filename}</code></a>` : html`<code>${e.filename}</code>`}</dd>` : ''}
 ${e.sha256 ? html`<dt>sha256</dt><dd><code>${e.sha256}</code></dd>` : ''}
 ${e.size !== null ? html`<dt>Size</dt><dd>${e.size.toLocaleString('en-US')} bytes</dd>` : ''}
 <dt>By</dt><dd>${publisherText(e.publisher)}</dd>
 ${e.attestation_sha256 ? html`<dt>Attestation sha256</dt><dd><code>${e.attestation_sha256}</code></dd>` : ''}
 </dl>
+${entry.opening ? html`<p class="notice">This channel is private: the public log holds this entry blinded (below), and you see it through its opening, which only readers of the channel get.</p>` : ''}
 <p>The entry exactly as logged (canonical JSON; its SHA-256 leaf hash is in the tree):</p>
 ${copyBlock('entry-json', Buffer.from(entry.entry, 'base64').toString('utf8'), 'the entry')}`
     : html`<p class="notice">This entry concerns a channel you cannot see; its contents are not shown.</p>

@@ -31,7 +31,7 @@ export function hashSecret(secret: string): string {
 }
 
 export class AccessControl {
-  private readonly adminTokenHash: Buffer;
+  private adminTokenHash: Buffer;
   readonly channels: ChannelCache;
 
   constructor(
@@ -41,6 +41,11 @@ export class AccessControl {
   ) {
     this.adminTokenHash = createHash('sha256').update(adminToken).digest();
     this.channels = new ChannelCache(store.channels);
+  }
+
+  /** Replaces the admin token (`provena admin-token rotate`): from now on only the new one is admin. */
+  setAdminToken(adminToken: string): void {
+    this.adminTokenHash = createHash('sha256').update(adminToken).digest();
   }
 
   /** Resolves a bearer token. Unknown, expired and revoked tokens are refused, never downgraded to anonymous. */

@@ -5,6 +5,7 @@ import { unprocessable } from '../errors.ts';
 import type { TrustedPublisher } from '../publish/publisher.ts';
 import type { Channel } from './model.ts';
 import type { AttestationRecord, MetadataStore } from './ports.ts';
+import { noTelemetry, secondsSince, type Telemetry } from '../telemetry.ts';
 
 /** An attestation that passed every check, with the exact bytes that will be served. */
 export interface AcceptedAttestation {
@@ -25,6 +26,7 @@ export class AttestationGate {
     private readonly store: MetadataStore,
     private readonly trust: readonly SigstoreTrustRoot[],
     private readonly channelUrl: (channel: string) => string,
+    private readonly telemetry: Telemetry = noTelemetry,
   ) {}
 
   async check(
@@ -45,15 +47,24 @@ export class AttestationGate {
     if (/^\s*\[/.test(bundle.subarray(0, 64).toString('latin1'))) {
       throw unprocessable('attestation_not_single', 'send one Sigstore bundle per package, not a JSON array of bundles');
     }
-    const verified = verifyPackageAttestation({
-      bundleBytes: bundle,
-      filename: file.filename,
-      sha256: file.sha256,
-      channelUrl: this.channelUrl(channel.name),
-      publishers: await this.store.publishers.list(channel.name),
-      requiredPublisher,
-      trust: this.trust,
-    });
+    const publishers = await this.store.publishers.list(channel.name);
+    const started = process.hrtime.bigint();
+    let verified: VerifiedAttestation;
+    try {
+      verified = verifyPackageAttestation({
+        bundleBytes: bundle,
+        filename: file.filename,
+        sha256: file.sha256,
+        channelUrl: this.channelUrl(channel.name),
+        publishers,
+        requiredPublisher,
+        trust: this.trust,
+      });
+    } catch (e) {
+      this.telemetry.attestationChecked((e as { code?: unknown }).code?.toString() ?? 'internal_error', secondsSince(started));
+      throw e;
+    }
+    this.telemetry.attestationChecked('verified', secondsSince(started));
     // the uploaded bytes are kept verbatim inside the array: never re-serialised
     const sigsBytes = Buffer.concat([Buffer.from('['), bundle, Buffer.from(']')]);
     return { verified, sigsBytes, sigsSha256: createHash('sha256').update(sigsBytes).digest('hex') };

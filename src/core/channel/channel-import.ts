@@ -56,8 +56,8 @@ const IMPORTER: Principal = { kind: 'admin' };
  * Loads an existing channel's files (a mirror, a conda-index directory) into a channel: the repodata
  * records as the source has them (patched metadata and all), each file's bytes streamed once through
  * the spool while hashed and checked against the record's sha256/md5/size, so a corrupt or missing
- * file is refused by name and nothing of it is stored. Records are committed in batches, each with its
- * `publish` log entry in the same transaction (the log stays complete); the repodata of each subdir is
+ * file is refused by name and nothing of it is stored. Records are committed in batches (multi-row
+ * inserts), with their `publish` log entries appended in bulk in the same transaction (the log stays complete); the repodata of each subdir is
  * regenerated once, at the end. A re-run skips every file already there with the same bytes.
  */
 export class ChannelImport {
@@ -179,13 +179,15 @@ export class ChannelImport {
   ): Promise<void> {
     const now = this.deps.clock.now();
     const outcomes = await this.deps.store.transaction(async (tx) => {
-      const out: { pkg: StoredPackage; index: number | null }[] = [];
-      for (const pkg of batch) {
-        const inserted = await tx.packages.insert(pkg, { replace: false });
-        // the entry is taken in the transaction of the publish it records: both or neither
-        out.push({ pkg, index: inserted === 'inserted' ? await this.deps.log.append(tx, fileEntry('publish', pkg, IMPORTER, now)) : null });
-      }
-      return out;
+      // the records in multi-row inserts, then their entries in one bulk append: taken in the
+      // transaction of the publishes they record, both or neither
+      const inserted = await tx.packages.insertMany(batch);
+      const published = batch.filter((pkg) => inserted.has(pkg));
+      const entries = published.map((pkg) => fileEntry('publish', pkg, IMPORTER, now));
+      const log = this.deps.log;
+      const indexes = log.appendMany ? await log.appendMany(tx, entries) : await sequentially(entries, (e) => log.append(tx, e));
+      const indexOf = new Map(published.map((pkg, i) => [pkg, indexes[i]!]));
+      return batch.map((pkg) => ({ pkg, index: indexOf.get(pkg) ?? null }));
     });
     await eachConcurrently(outcomes, this.concurrency, async ({ pkg, index }) => {
       if (index === null) {
@@ -239,6 +241,12 @@ function digestMismatch(record: PackageRecord, got: { sha256: string; md5: strin
 function sameContent(present: StoredPackage, record: PackageRecord): boolean {
   if (record.sha256 !== undefined) return present.sha256 === record.sha256;
   return present.md5 === record.md5 && (record.size === undefined || present.size === record.size);
+}
+
+async function sequentially<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (const item of items) out.push(await fn(item));
+  return out;
 }
 
 async function eachConcurrently<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {

@@ -49,6 +49,7 @@ export class ChannelService {
       name,
       private: input.private === true,
       requireAttestations: false,
+      maxPackageBytes: null,
       createdAt: this.clock.now().toISOString(),
     };
     const created = await this.store.transaction(async (tx) => {
@@ -75,10 +76,14 @@ export class ChannelService {
   async update(
     principal: Principal,
     name: string,
-    changes: { private?: unknown; require_attestations?: unknown },
+    changes: { private?: unknown; require_attestations?: unknown; max_package_size?: unknown },
   ): Promise<Channel> {
     await this.access.require(principal, name, 'admin');
-    for (const [field, value] of Object.entries(changes)) {
+    const { max_package_size: maxSize, ...flags } = changes;
+    if (maxSize !== undefined && maxSize !== null && !(Number.isSafeInteger(maxSize) && (maxSize as number) > 0)) {
+      throw unprocessable('invalid_field', '"max_package_size" must be a positive number of bytes, or null for the server\'s limit');
+    }
+    for (const [field, value] of Object.entries(flags)) {
       if (value !== undefined && typeof value !== 'boolean') {
         throw unprocessable('invalid_field', `${JSON.stringify(field)} must be true or false`);
       }
@@ -87,6 +92,7 @@ export class ChannelService {
       const changed = await tx.channels.update(name, {
         private: changes.private as boolean | undefined,
         requireAttestations: changes.require_attestations as boolean | undefined,
+        maxPackageBytes: maxSize as number | null | undefined,
       });
       if (changed) await this.log.append(tx, channelEntry(name, principal, this.clock.now()));
       return changed;
@@ -104,9 +110,10 @@ export class ChannelService {
       for (const subdir of await tx.packages.subdirs(name)) {
         for (const pkg of await tx.packages.list(name, subdir)) await this.log.append(tx, fileEntry('remove', pkg, principal, now));
       }
-      const deleted = await tx.channels.delete(name);
-      if (deleted) await this.log.append(tx, channelEntry(name, principal, now));
-      return deleted;
+      // logged before the row goes: the log reads the channel's privacy in this transaction, and a
+      // channel it cannot find is logged blinded (fail closed), which would hide a public deletion
+      if (await tx.channels.get(name)) await this.log.append(tx, channelEntry(name, principal, now));
+      return tx.channels.delete(name);
     });
     this.access.channels.invalidate(name);
     if (sha256s === null) throw notFound('channel_not_found', `no channel named ${JSON.stringify(name)}`);

@@ -3,12 +3,13 @@ import { parsePackageFilename } from '../conda/filename.ts';
 import { readPackageMetadata } from '../conda/package-reader.ts';
 import { checkPackageIdentity, toPackageRecord } from '../conda/record.ts';
 import type { PackageFilename } from '../conda/types.ts';
-import { conflict, invalid, unprocessable } from '../errors.ts';
+import { conflict, forbidden, invalid, unprocessable } from '../errors.ts';
 import type { AccessControl, Principal } from './access.ts';
 import type { Channel, StoredPackage } from './model.ts';
 import { attestationRecord, type AttestationGate } from './attestation-gate.ts';
 import { packageBlobKey, sigsBlobKey, type BlobStore, type Clock, type MetadataStore, type Spool } from './ports.ts';
 import { receiveToSpool, type SpooledFile } from './receive.ts';
+import { placeStaticFiles } from './static-layout.ts';
 import type { RepodataPublisher } from './repodata-publisher.ts';
 import { type ChangeLog, fileEntry } from './log-entries.ts';
 import { publisherLabel, requiredPublisherOf } from '../publish/upload-tokens.ts';
@@ -67,6 +68,14 @@ export class Ingest {
   /** Step 0, before any byte is read: the caller may upload to this channel. */
   async authorize(principal: Principal, channelName: string, force: boolean): Promise<UploadTarget> {
     const channel = await this.deps.access.require(principal, channelName, 'upload');
+    // A published file is what users pinned and the log recorded: replacing it is a channel owner's
+    // decision, not something any upload credential (or a CI job's minted token) may do.
+    if (force && !this.deps.access.allows(principal, channel, 'admin')) {
+      throw forbidden(
+        'replace_needs_admin',
+        `replacing a file (force=true) in channel ${channel.name} needs an admin-scope key or the admin token; upload keys and Trusted Publishing tokens can only add new files`,
+      );
+    }
     return { channel, principal, force };
   }
 
@@ -78,8 +87,18 @@ export class Ingest {
     return parsePackageFilename(filename);
   }
 
-  receive(body: Readable): Promise<SpooledFile> {
-    return receiveToSpool(body, this.deps.spool, this.deps.limits.maxPackageBytes);
+  /**
+   * Step 3: spools the body. The limit is the server's `max_package_size`, or the channel's own when it
+   * is smaller; a declared length over it is refused before a byte is written.
+   */
+  receive(body: Readable, target?: UploadTarget, declaredBytes?: number): Promise<SpooledFile> {
+    const serverMax = this.deps.limits.maxPackageBytes;
+    const channelMax = target?.channel.maxPackageBytes ?? null;
+    const limit =
+      channelMax !== null && channelMax < serverMax
+        ? { maxBytes: channelMax, what: `the ${channelMax}-byte limit for packages in channel ${target!.channel.name}` }
+        : { maxBytes: serverMax, what: `the ${serverMax}-byte limit for packages on this server` };
+    return receiveToSpool(body, this.deps.spool, limit, declaredBytes);
   }
 
   /** Everything after the bytes are on local disk. Always consumes (or discards) the spool file. */
@@ -141,7 +160,9 @@ export class Ingest {
       attestationsSha256: attestation?.sigsSha256 ?? null,
     };
     let logIndex = -1;
+    let previous: StoredPackage | null = null;
     const outcome = await store.transaction(async (tx) => {
+      if (force) previous = await tx.packages.get(pkg.channel, pkg.subdir, pkg.filename);
       const inserted = await tx.packages.insert(pkg, { replace: force });
       if (inserted !== 'exists') {
         if (attestation) await tx.attestations.put(attestationRecord(pkg, attestation, pkg.uploadedAt));
@@ -153,6 +174,8 @@ export class Ingest {
     });
     if (outcome === 'exists') throw fileExists(channel.name, subdir, parsed.filename);
     this.deps.log.prepareReceipt(logIndex); // signing overlaps the repodata refresh
+    // only the winner of the commit writes the static channel path, before the repodata names it
+    await placeStaticFiles(blobs, pkg, previous);
     await this.deps.repodata.refresh(channel.name, subdir);
     return { ...pkg, logIndex };
   }

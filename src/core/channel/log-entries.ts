@@ -10,6 +10,8 @@ import { publisherLogIdentity } from '../publish/upload-tokens.ts';
 /** What channel operations need from the transparency log. */
 export interface ChangeLog {
   append(tx: LogTransactions, entry: LogEntry): Promise<number>;
+  /** Many entries at consecutive indexes, in the one transaction (a bulk import); optional for fakes. */
+  appendMany?(tx: LogTransactions, entries: readonly LogEntry[]): Promise<number[]>;
   /** After the commit: starts signing a checkpoint that covers `index`, for a receipt asked for soon. */
   prepareReceipt(index: number): void;
 }

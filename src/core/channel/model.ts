@@ -4,6 +4,8 @@ export interface Channel {
   name: string;
   private: boolean;
   requireAttestations: boolean;
+  /** the largest package this channel accepts, in bytes; null: the server's `max_package_size` */
+  maxPackageBytes?: number | null;
   createdAt: string;
 }
 

@@ -1,7 +1,8 @@
 import { notFound } from '../errors.ts';
 import type { AccessControl, Principal } from './access.ts';
 import type { StoredPackage } from './model.ts';
-import type { Clock, MetadataStore } from './ports.ts';
+import type { BlobStore, Clock, MetadataStore } from './ports.ts';
+import { withdrawStaticFiles } from './static-layout.ts';
 import { type ChangeLog, fileEntry } from './log-entries.ts';
 import type { RepodataPublisher } from './repodata-publisher.ts';
 
@@ -13,6 +14,8 @@ export class PackageService {
     private readonly repodata: RepodataPublisher,
     private readonly log: ChangeLog,
     private readonly clock: Clock,
+    /** where the static channel's copies of packages live (static-layout.ts) */
+    private readonly blobs?: BlobStore,
   ) {}
 
   async list(principal: Principal, channelName: string, filter: { subdir?: string; filename?: string } = {}): Promise<StoredPackage[]> {
@@ -46,6 +49,7 @@ export class PackageService {
       return pkg;
     });
     if (!removed) throw notFound('package_not_found', `${channel.name}/${subdir}/${filename} is not in the channel`);
+    if (this.blobs) await withdrawStaticFiles(this.blobs, removed);
     await this.repodata.refresh(channel.name, subdir);
     return removed;
   }

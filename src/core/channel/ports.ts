@@ -3,6 +3,8 @@ import type { ApiKey, Channel, KeyScope, StoredPackage } from './model.ts';
 import type { TrustedPublisher } from '../publish/publisher.ts';
 import type { TrustedPublishingRepo } from '../publish/upload-tokens.ts';
 import type { LogRepo } from '../tlog/log-repo.ts';
+import type { PackageRecord } from '../conda/types.ts';
+import type { TufRepo } from '../tuf/tuf-repo.ts';
 
 /** Metadata: channels, keys, packages. One implementation per database, same behaviour. */
 export interface MetadataStore {
@@ -17,6 +19,10 @@ export interface MetadataStore {
   readonly attestations: AttestationRepo;
   /** Trusted Publishing: id-token replay claims and minted upload tokens */
   readonly trustedPublishing: TrustedPublishingRepo;
+  /** repodata generations, shard hashes and builder leases per subdir (core/channel/repodata-publisher.ts) */
+  readonly repodata: RepodataStateRepo;
+  /** signed repodata (TUF): each channel's metadata versions and documents */
+  readonly tuf: TufRepo;
   /** Runs `fn` in one database transaction; the commit is the acknowledgement. */
   transaction<T>(fn: (tx: MetadataStore) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -27,7 +33,7 @@ export interface ChannelRepo {
   create(channel: Channel): Promise<boolean>;
   get(name: string): Promise<Channel | null>;
   list(): Promise<Channel[]>;
-  update(name: string, changes: Partial<Pick<Channel, 'private' | 'requireAttestations'>>): Promise<Channel | null>;
+  update(name: string, changes: Partial<Pick<Channel, 'private' | 'requireAttestations' | 'maxPackageBytes'>>): Promise<Channel | null>;
   /** Deletes the channel with its keys and packages; returns the sha256 of every file it held. */
   delete(name: string): Promise<string[] | null>;
 }
@@ -50,15 +56,91 @@ export interface PackageRepo {
    * outcome is `exists` (nothing changes). Re-adding a removed filename takes it out of `removed`.
    */
   insert(pkg: StoredPackage, opts: { replace: boolean }): Promise<InsertOutcome>;
+  /**
+   * Adds many new files at once (multi-row inserts, for `provena import`): as `insert` without
+   * `replace` for each, an existing live filename wins. Returns the packages that were added.
+   */
+  insertMany(pkgs: readonly StoredPackage[]): Promise<Set<StoredPackage>>;
   /** Takes a file out of `packages` and puts its filename into `removed`. */
   remove(channel: string, subdir: string, filename: string): Promise<StoredPackage | null>;
+  // insert and remove also mark the name's shard stale and bump the subdir's repodata generation
+  // (RepodataStateRepo.markChanged) in the same transaction: no committed change goes unpublished
   list(channel: string, subdir: string): Promise<StoredPackage[]>;
+  /** One package name's live records and removed filenames in a subdir: what its shard holds. */
+  listByName(channel: string, subdir: string, name: string): Promise<{ records: SubdirRecord[]; removed: string[] }>;
+  /**
+   * A subdir's live records in pages (bounded memory), ordered by filename in code point order, or by
+   * (name, filename); `format` keeps one of repodata.json's two sections.
+   */
+  scan(channel: string, subdir: string, opts: { order: 'filename' | 'name'; format?: 'conda' | 'tar.bz2'; pageSize?: number }): AsyncIterable<SubdirRecord>;
   removed(channel: string, subdir: string): Promise<string[]>;
   /** Subdirs of a channel that hold at least one live or removed file. */
   subdirs(channel: string): Promise<string[]>;
   /** Whether any live package anywhere still refers to this content. */
   isReferenced(sha256: string): Promise<boolean>;
   count(channel: string): Promise<number>;
+}
+
+/** A record as the repodata writers read it: the parsed record of one file. */
+export interface SubdirRecord {
+  filename: string;
+  record: PackageRecord;
+}
+
+export type RepodataArtifact = 'index' | 'full';
+
+/** The facts of a generated file in place: what its ETag and signed metadata are made from. */
+export interface FileFacts {
+  sha256: string;
+  size: number;
+}
+
+export interface RepodataState {
+  /** bumped by every change to the subdir's records */
+  generation: number;
+  records: number;
+  indexBuilt: number;
+  fullBuilt: number;
+  indexFile: FileFacts | null;
+  /** by path relative to the subdir */
+  fullFiles: Record<string, FileFacts> | null;
+}
+
+/**
+ * Bookkeeping that lets any number of replicas keep repodata in step with the records without two
+ * of them writing conflicting versions: a generation per subdir, bumped in the transaction of each
+ * change; a lease per artifact (shard index, full files) so one builder at a time writes; and a
+ * compare-and-swap that records which generation is in place (never moving backwards).
+ */
+export interface RepodataStateRepo {
+  /** In the change's transaction: bumps the generation, adjusts the record count, marks the names changed. */
+  markChanged(channel: string, subdir: string, names: readonly string[], recordDelta: number): Promise<number>;
+  get(channel: string, subdir: string): Promise<RepodataState | null>;
+  /** Names changed after generation `since` (or whose shard was never built). */
+  changedNames(channel: string, subdir: string, since: number): Promise<string[]>;
+  /** Records a name's shard built from the records as of `generation`; false when a newer build is recorded. */
+  setShard(channel: string, subdir: string, name: string, sha256: string, generation: number): Promise<boolean>;
+  /** Every name with a built shard, and its hex sha256. */
+  shardHashes(channel: string, subdir: string): Promise<Map<string, string>>;
+  /** Takes the artifact's lease until `untilMs` if it is free, expired or already ours. */
+  claim(channel: string, subdir: string, artifact: RepodataArtifact, owner: string, nowMs: number, untilMs: number): Promise<boolean>;
+  release(channel: string, subdir: string, artifact: RepodataArtifact, owner: string): Promise<void>;
+  /**
+   * Compare-and-swap: records that `generation` of the artifact is in place, with its files' facts,
+   * only while the lease is `owner`'s and no newer generation is recorded. False: another builder won.
+   */
+  markBuilt(
+    channel: string,
+    subdir: string,
+    artifact: RepodataArtifact,
+    owner: string,
+    generation: number,
+    files: FileFacts | Record<string, FileFacts>,
+  ): Promise<boolean>;
+  /** Bumps the generation without a change: makes whoever builds next write the files again. */
+  bump(channel: string, subdir: string): Promise<number>;
+  /** Subdirs whose shard index or full files are older than their generation. */
+  behind(): Promise<{ channel: string; subdir: string }[]>;
 }
 
 export interface PublisherRepo {
@@ -99,8 +181,11 @@ export interface ByteRange {
 }
 
 /**
- * Bytes by key. Packages live under content-addressed keys; generated channel files (repodata, shards)
- * under `channels/...`. Every write is atomic: a reader sees the old bytes or the new, never a mix.
+ * Bytes by key. Packages live under content-addressed keys (`pkgs/`, `sigs/`), the log under `log/`;
+ * everything a static conda channel holds (repodata, shards, and each live package and its sidecars
+ * at its channel path) under `channels/NAME/SUBDIR/...`, so the store's `channels/` is itself a
+ * channel a web server or CDN can serve (docs/configuration.md, "Serving reads from the bucket").
+ * Every write is atomic: a reader sees the old bytes or the new, never a mix.
  */
 export interface BlobStore {
   /** Makes a local file durable under `key`, consuming it (moved or copied, then removed). */
@@ -115,6 +200,14 @@ export interface BlobStore {
   delete(key: string): Promise<void>;
   /** Keys under a prefix, for housekeeping. */
   list(prefix: string): AsyncIterable<string>;
+  /**
+   * Makes `toKey` hold the bytes `fromKey` holds now, atomically replacing what it held (a hard link
+   * on files, a server-side copy in a bucket): how a package appears at its static channel path
+   * without being sent again. Fails when `fromKey` is absent.
+   */
+  link(fromKey: string, toKey: string): Promise<void>;
+  /** Removes what a crash mid-write left behind, where the store has such leftovers; before serving. */
+  removeStaleTemporaries?(): Promise<number>;
 }
 
 export interface BlobHandle {

@@ -18,7 +18,18 @@ export interface SpooledFile extends FileDigests {
  * the size limit is passed: memory stays flat whatever the package size, and an oversized upload is
  * cut off without being written out.
  */
-export async function receiveToSpool(body: Readable, spool: Spool, maxBytes: number): Promise<SpooledFile> {
+export async function receiveToSpool(
+  body: Readable,
+  spool: Spool,
+  limit: number | { maxBytes: number; what: string },
+  declaredBytes?: number,
+): Promise<SpooledFile> {
+  const { maxBytes, what } = typeof limit === 'number' ? { maxBytes: limit, what: `the ${limit}-byte limit for packages on this server` } : limit;
+  const refusal = () => tooLarge('package_too_large', `the upload exceeds ${what}`);
+  if (declaredBytes !== undefined && declaredBytes > maxBytes) {
+    body.resume(); // read and drop, so the client, still sending, gets the answer
+    throw refusal();
+  }
   const path = spool.path();
   const sha256 = createHash('sha256');
   const md5 = createHash('md5');
@@ -27,7 +38,7 @@ export async function receiveToSpool(body: Readable, spool: Spool, maxBytes: num
     transform(chunk: Buffer, _enc, done) {
       size += chunk.length;
       if (size > maxBytes) {
-        done(tooLarge('package_too_large', `the upload exceeds the ${maxBytes}-byte limit for packages on this server`));
+        done(refusal());
         return;
       }
       sha256.update(chunk);

@@ -1,9 +1,29 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { subdirFiles, type ChannelFile } from '../repodata/channel-files.ts';
+import { currentRepodataStreaming } from '../repodata/current-stream.ts';
+import { repodataChunks } from '../repodata/repodata-json.ts';
+import { buildShard, buildShardIndex, shardPath, SHARD_INDEX_FILENAME } from '../repodata/shards.ts';
+import { spoolJsonAndZst, type SpooledFile } from '../repodata/spooled-json.ts';
+import { compareCodePoints } from '../repodata/subdir-records.ts';
+import { REPODATA_ZSTD_LEVEL, SHARD_ZSTD_LEVEL } from '../repodata/zstd.ts';
 import type { PackageRecord } from '../conda/types.ts';
-import { channelFileKey, type BlobStore, type MetadataStore, type PublishedChannelFile, type RepodataListener } from './ports.ts';
+import {
+  channelFileKey,
+  type BlobStore,
+  type FileFacts,
+  type MetadataStore,
+  type PublishedChannelFile,
+  type RepodataArtifact,
+  type RepodataListener,
+  type RepodataState,
+  type SubdirRecord,
+} from './ports.ts';
+import { noTelemetry, secondsSince, type Telemetry } from '../telemetry.ts';
 
-/** What this process last wrote under a key: a content ETag, and the bytes when they are small. */
+/** What is in place under a key: a content ETag, and the bytes when they are small. */
 export interface PublishedFile {
   etag: string;
   size: number;
@@ -11,111 +31,351 @@ export interface PublishedFile {
   bytes: Buffer | null;
 }
 
+interface CachedFile extends PublishedFile {
+  sha256: string;
+  /** when the database last confirmed this is the version in place (ms) */
+  checkedAt: number;
+}
+
+export interface RepodataPublisherOptions {
+  /** subdirs with fewer live records get their full files rebuilt before an upload is acknowledged */
+  syncRecords?: number;
+  /** larger subdirs: full files rebuilt at most this often, bursts coalesced */
+  debounceMs?: number;
+  /** local directory for the full files while they are written (ideally on the blob store's filesystem) */
+  spoolDir?: string;
+  /** this replica's name in the leases (random by default) */
+  owner?: string;
+  /** a builder that stops renewing (a crashed replica) loses its lease after this long; renewed every third of it */
+  leaseMs?: number;
+  /** what a debounced rebuild that failed reports (it has no caller to throw to) */
+  onError?: (err: unknown, channel: string, subdir: string) => void;
+}
+
 /** Generated files up to this size are answered from memory; the total is bounded too. */
 const MEMORY_FILE_LIMIT = 1024 * 1024;
 const MEMORY_TOTAL_LIMIT = 64 * 1024 * 1024;
-
-export function contentEtag(bytes: Uint8Array): string {
-  return `"${createHash('sha256').update(bytes).digest('hex').slice(0, 32)}"`;
-}
+/** the fast 304 path trusts a cached ETag this long without asking the database (another replica may publish) */
+const FRESH_MS = 1000;
+/** full files are written in pieces of about this many characters: few system calls, little memory */
+const CHUNK_CHARS = 1 << 20;
+/** how often a builder waiting for another replica's lease looks again */
+const POLL_MS = 50;
 
 /**
- * Keeps each subdir's served repodata files in step with the database. Refreshes of one subdir are
- * coalesced: while one runs, every caller that arrives waits for the single next run, which reads the
- * database after they committed; so a caller's own package is in the files when its promise resolves,
- * and 50 concurrent uploads cost a handful of rebuilds, not 50.
+ * zstd level of the full files of a subdir at or above `syncRecords`: zstd's default, ~5× faster than
+ * the level small subdirs get (measured: 9 is where most of a 400k-record rebuild went) for a file ~10%
+ * larger; rattler and pixi read such subdirs through the shards anyway.
+ */
+const LARGE_SUBDIR_ZSTD_LEVEL = SHARD_ZSTD_LEVEL;
+
+const FULL_FILES = ['repodata.json', 'repodata.json.zst', 'current_repodata.json', 'current_repodata.json.zst'] as const;
+
+export function contentEtag(bytes: Uint8Array): string {
+  return etagOfSha256(createHash('sha256').update(bytes).digest('hex'));
+}
+
+function etagOfSha256(sha256: string): string {
+  return `"${sha256.slice(0, 32)}"`;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Keeps each subdir's served repodata in step with the database, at any subdir size and with any
+ * number of replicas sharing one database and one blob store (docs/architecture.md, "Repodata"):
+ *
+ * - Every change bumps the subdir's generation and marks its package name in the change's own
+ *   transaction (PackageRepo.insert/remove). `refresh` then brings the shard index up to that
+ *   generation: only the changed names' shards are rebuilt (content-addressed, written before the
+ *   index that names them), the index is rebuilt from the hashes kept in the database.
+ * - The full files (repodata.json, current_repodata.json and their .zst) are streamed from the
+ *   database page by page to spool files and swapped in: before the acknowledgement for a subdir below
+ *   `syncRecords` records, debounced (at most every `debounceMs`) above it.
+ * - One builder per (subdir, artifact) at a time, by a lease in the database; what it wrote is recorded
+ *   by a compare-and-swap on the generation, which never moves backwards. A builder that lost its lease
+ *   midway bumps the generation, so whoever builds next writes the newest version again.
+ * - Within a process, concurrent refreshes of one subdir wait for the single running build and then
+ *   check again, so 50 concurrent uploads cost a handful of builds, not 50.
  */
 export class RepodataPublisher {
-  private readonly running = new Map<string, Promise<void>>();
-  private readonly queued = new Map<string, Promise<void>>();
+  private readonly inflight = new Map<string, Promise<boolean>>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly lastFullStart = new Map<string, number>();
+  private readonly notifying = new Map<string, Promise<void>>();
   private readonly emptyCache = new Map<string, Map<string, ChannelFile>>();
-  private readonly published = new Map<string, PublishedFile>();
+  private readonly published = new Map<string, CachedFile>();
   private publishedBytes = 0;
+  private readonly syncRecords: number;
+  private readonly debounceMs: number;
+  private readonly spoolDir: string;
+  private readonly owner: string;
+  private readonly leaseMs: number;
+  private closed = false;
 
   constructor(
     private readonly store: MetadataStore,
     private readonly blobs: BlobStore,
     private readonly listeners: readonly RepodataListener[] = [],
-  ) {}
-
-  refresh(channel: string, subdir: string): Promise<void> {
-    const key = `${channel}/${subdir}`;
-    const queued = this.queued.get(key);
-    if (queued) return queued;
-    const running = this.running.get(key);
-    const next = (running ?? Promise.resolve())
-      .catch(() => undefined)
-      .then(() => {
-        this.queued.delete(key);
-        const run = this.rebuild(channel, subdir).finally(() => {
-          if (this.running.get(key) === run) this.running.delete(key);
-        });
-        this.running.set(key, run);
-        return run;
-      });
-    this.queued.set(key, next);
-    return next;
+    private readonly telemetry: Telemetry = noTelemetry,
+    private readonly options: RepodataPublisherOptions = {},
+  ) {
+    this.syncRecords = options.syncRecords ?? 20_000;
+    this.debounceMs = options.debounceMs ?? 2_000;
+    this.spoolDir = options.spoolDir ?? os.tmpdir();
+    this.owner = options.owner ?? `replica-${randomBytes(8).toString('hex')}`;
+    this.leaseMs = options.leaseMs ?? 15_000;
   }
 
-  private async rebuild(channel: string, subdir: string): Promise<void> {
-    const [stored, removed] = await Promise.all([
-      this.store.packages.list(channel, subdir),
-      this.store.packages.removed(channel, subdir),
-    ]);
-    const packages = new Map<string, PackageRecord>();
-    const packagesConda = new Map<string, PackageRecord>();
-    for (const pkg of stored) (pkg.filename.endsWith('.conda') ? packagesConda : packages).set(pkg.filename, pkg.record);
-    const files = this.build(subdir, packages, packagesConda, removed);
-    // immutable shards first, then the index that names them, then the full files: a reader that
-    // follows an index always finds what it names
-    const order = (f: ChannelFile) => (f.path.startsWith('shards/') ? 0 : f.path.startsWith('repodata_shards') ? 1 : 2);
-    const published: PublishedChannelFile[] = [];
-    for (const file of [...files].sort((a, b) => order(a) - order(b))) {
-      const key = channelFileKey(channel, subdir, file.path);
-      await this.blobs.putBytes(key, file.bytes);
-      if (file.path.startsWith('shards/')) continue;
+  /**
+   * Brings the subdir's shard index (always) and full files (below `syncRecords`) up to the generation
+   * in the database now, i.e. including every change committed before the call; schedules the full
+   * files of a larger subdir. Cheap when everything is in place already.
+   */
+  async refresh(channel: string, subdir: string): Promise<void> {
+    let state = await this.store.repodata.get(channel, subdir);
+    // a subdir nobody changed yet (noarch of a new channel): its empty files, once
+    if (state === null) {
+      await this.store.repodata.markChanged(channel, subdir, [], 0);
+      state = (await this.store.repodata.get(channel, subdir))!;
+    }
+    const target = state.generation;
+    await this.converge('index', channel, subdir, target);
+    const now = (await this.store.repodata.get(channel, subdir))!;
+    if (now.fullBuilt >= target) return;
+    if (now.records < this.syncRecords) await this.converge('full', channel, subdir, target);
+    else this.scheduleFull(channel, subdir);
+  }
+
+  /** Stops pending debounced rebuilds (a rebuild under way finishes). */
+  close(): void {
+    this.closed = true;
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  private scheduleFull(channel: string, subdir: string): void {
+    const k = `${channel}/${subdir}`;
+    if (this.closed || this.timers.has(k)) return;
+    const wait = Math.max(0, (this.lastFullStart.get(k) ?? 0) + this.debounceMs - Date.now());
+    const timer = setTimeout(() => {
+      this.timers.delete(k);
+      this.lastFullStart.set(k, Date.now());
+      void (async () => {
+        const state = await this.store.repodata.get(channel, subdir);
+        if (state) await this.converge('full', channel, subdir, state.generation);
+      })().catch((err) => this.options.onError?.(err, channel, subdir));
+    }, wait);
+    timer.unref();
+    this.timers.set(k, timer);
+  }
+
+  /** Returns once the artifact is built at `target` or later, by this process or another. */
+  private async converge(artifact: RepodataArtifact, channel: string, subdir: string, target: number): Promise<void> {
+    const k = `${artifact}:${channel}/${subdir}`;
+    for (;;) {
+      const state = await this.store.repodata.get(channel, subdir);
+      if (state === null || builtOf(state, artifact) >= target) return;
+      const running = this.inflight.get(k);
+      if (running) {
+        await running.catch(() => undefined);
+        continue;
+      }
+      const run = this.buildOnce(artifact, channel, subdir).finally(() => {
+        if (this.inflight.get(k) === run) this.inflight.delete(k);
+      });
+      this.inflight.set(k, run);
+      const built = await run;
+      if (!built) await sleep(POLL_MS); // another replica holds the lease: it builds, or its lease runs out
+    }
+  }
+
+  /** One build under the lease; false when another builder holds it. */
+  private async buildOnce(artifact: RepodataArtifact, channel: string, subdir: string): Promise<boolean> {
+    const repo = this.store.repodata;
+    if (!(await repo.claim(channel, subdir, artifact, this.owner, Date.now(), Date.now() + this.leaseMs))) return false;
+    const renew = setInterval(() => {
+      void repo.claim(channel, subdir, artifact, this.owner, Date.now(), Date.now() + this.leaseMs).catch(() => undefined);
+    }, this.leaseMs / 3);
+    renew.unref();
+    const started = process.hrtime.bigint();
+    try {
+      // read under the lease: everything committed up to `generation` is in what follows
+      const state = (await repo.get(channel, subdir))!;
+      if (builtOf(state, artifact) >= state.generation) return true;
+      if (artifact === 'index') await this.buildIndex(channel, subdir, state);
+      else await this.buildFull(channel, subdir, state);
+      this.telemetry.repodataGenerated(secondsSince(started));
+      return true;
+    } finally {
+      clearInterval(renew);
+      await repo.release(channel, subdir, artifact, this.owner);
+    }
+  }
+
+  private async buildIndex(channel: string, subdir: string, state: RepodataState): Promise<void> {
+    const repo = this.store.repodata;
+    const generation = state.generation;
+    for (const name of await repo.changedNames(channel, subdir, state.indexBuilt)) {
+      const { records, removed } = await this.store.packages.listByName(channel, subdir, name);
+      const packages = new Map<string, PackageRecord>();
+      const packagesConda = new Map<string, PackageRecord>();
+      for (const r of records) (r.filename.endsWith('.conda') ? packagesConda : packages).set(r.filename, r.record);
+      const shard = buildShard({ packages, packagesConda, removed });
+      const key = channelFileKey(channel, subdir, shardPath(shard.sha256));
+      // immutable and content-addressed: an existing shard already holds these bytes
+      if ((await this.blobs.stat(key)) === null) await this.blobs.putBytes(key, shard.bytes);
+      await repo.setShard(channel, subdir, name, Buffer.from(shard.sha256).toString('hex'), generation);
+    }
+    const shards = new Map<string, Uint8Array>();
+    for (const [name, sha256] of await repo.shardHashes(channel, subdir)) shards.set(name, Buffer.from(sha256, 'hex'));
+    const bytes = buildShardIndex({ subdir, createdAt: new Date(), shards });
+    const key = channelFileKey(channel, subdir, SHARD_INDEX_FILENAME);
+    await this.blobs.putBytes(key, bytes);
+    const facts = { sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length };
+    if (!(await repo.markBuilt(channel, subdir, 'index', this.owner, generation, facts))) {
+      await repo.bump(channel, subdir); // we may have overwritten a newer index: have it written again
+      return;
+    }
+    this.remember(key, facts, bytes);
+    await this.notify(channel, subdir);
+  }
+
+  private async buildFull(channel: string, subdir: string, state: RepodataState): Promise<void> {
+    const repo = this.store.repodata;
+    const generation = state.generation;
+    await fs.mkdir(this.spoolDir, { recursive: true });
+    const spoolPath = (name: string) => path.join(this.spoolDir, `repodata-${randomBytes(8).toString('hex')}-${name}`);
+    const spooled: Record<string, SpooledFile> = {};
+    const level = state.records >= this.syncRecords ? LARGE_SUBDIR_ZSTD_LEVEL : REPODATA_ZSTD_LEVEL;
+    try {
+      const removed = [...new Set(await this.store.packages.removed(channel, subdir))].sort(compareCodePoints);
+      const records = (format: 'conda' | 'tar.bz2') => entries(this.store.packages.scan(channel, subdir, { order: 'filename', format }));
+      const full = await spoolJsonAndZst(
+        repodataChunks({ subdir, removed, packages: records('tar.bz2'), packagesConda: records('conda'), chunkSize: CHUNK_CHARS }),
+        spoolPath('repodata.json'),
+        spoolPath('repodata.json.zst'),
+        level,
+        MEMORY_FILE_LIMIT,
+      );
+      spooled['repodata.json'] = full.json;
+      spooled['repodata.json.zst'] = full.zst;
+      const current = await currentRepodataStreaming({
+        byName: () => this.store.packages.scan(channel, subdir, { order: 'name' }),
+        lookup: async (name) => (await this.store.packages.listByName(channel, subdir, name)).records,
+      });
+      const cur = await spoolJsonAndZst(
+        repodataChunks({ subdir, removed, packages: current.packages, packagesConda: current.packagesConda, chunkSize: CHUNK_CHARS }),
+        spoolPath('current_repodata.json'),
+        spoolPath('current_repodata.json.zst'),
+        level,
+        MEMORY_FILE_LIMIT,
+      );
+      spooled['current_repodata.json'] = cur.json;
+      spooled['current_repodata.json.zst'] = cur.zst;
+      const facts: Record<string, FileFacts> = {};
+      for (const name of FULL_FILES) {
+        const file = spooled[name]!;
+        await this.blobs.putFile(channelFileKey(channel, subdir, name), file.path);
+        facts[name] = { sha256: file.sha256, size: file.size };
+      }
+      if (!(await repo.markBuilt(channel, subdir, 'full', this.owner, generation, facts))) {
+        await repo.bump(channel, subdir);
+        return;
+      }
       // remembered after the swap: a reader may briefly get new bytes with the old ETag (harmless:
       // it revalidates), never old bytes with the new one
-      this.remember(key, file.bytes);
-      published.push({ path: file.path, key, sha256: createHash('sha256').update(file.bytes).digest('hex'), size: file.bytes.length });
+      for (const name of FULL_FILES) this.remember(channelFileKey(channel, subdir, name), facts[name]!, spooled[name]!.bytes);
+    } finally {
+      // what putFile did not consume (a failure on the way)
+      await Promise.all(Object.values(spooled).map((f) => fs.rm(f.path, { force: true })));
     }
-    for (const listener of this.listeners) await listener.subdirPublished(channel, subdir, published);
+    await this.notify(channel, subdir);
   }
 
-  /** The file this process last published under `key`, if it did. */
+  /** Tells the listeners of the subdir's files as recorded now; one notification at a time per subdir. */
+  private async notify(channel: string, subdir: string): Promise<void> {
+    if (this.listeners.length === 0) return;
+    const k = `${channel}/${subdir}`;
+    const previous = this.notifying.get(k) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(async () => {
+      const state = await this.store.repodata.get(channel, subdir);
+      if (!state) return;
+      const files: PublishedChannelFile[] = [];
+      for (const name of FULL_FILES) {
+        const f = state.fullFiles?.[name];
+        if (f) files.push({ path: name, key: channelFileKey(channel, subdir, name), ...f });
+      }
+      if (state.indexFile) files.push({ path: SHARD_INDEX_FILENAME, key: channelFileKey(channel, subdir, SHARD_INDEX_FILENAME), ...state.indexFile });
+      for (const listener of this.listeners) await listener.subdirPublished(channel, subdir, files);
+    });
+    this.notifying.set(k, next);
+    try {
+      await next;
+    } finally {
+      if (this.notifying.get(k) === next) this.notifying.delete(k);
+    }
+  }
+
+  /**
+   * The version in place under `key` as this process last saw it, whatever its age (the web catalog's
+   * change stamps). For answering a request use `currentFile`, or `freshFile` where no await is possible.
+   */
   publishedFile(key: string): PublishedFile | undefined {
     return this.published.get(key);
   }
 
-  private remember(key: string, bytes: Buffer): void {
-    const old = this.published.get(key);
-    if (old?.bytes) this.publishedBytes -= old.bytes.length;
-    const keep = bytes.length <= MEMORY_FILE_LIMIT && this.publishedBytes + bytes.length <= MEMORY_TOTAL_LIMIT;
-    if (keep) this.publishedBytes += bytes.length;
-    this.published.set(key, { etag: contentEtag(bytes), size: bytes.length, lastModified: new Date(), bytes: keep ? bytes : null });
+  /** As publishedFile, but only when the database confirmed it within the last second. */
+  freshFile(key: string): PublishedFile | undefined {
+    const f = this.published.get(key);
+    return f && Date.now() - f.checkedAt <= FRESH_MS ? f : undefined;
   }
 
-  /** The subdir's files with paths relative to the subdir (`repodata.json`, `shards/<hex>.msgpack.zst`). */
-  private build(
-    subdir: string,
-    packages: Map<string, PackageRecord>,
-    packagesConda: Map<string, PackageRecord>,
-    removed: string[],
-  ): ChannelFile[] {
-    return subdirFiles({ subdir, packages, packagesConda, removed, createdAt: new Date() }).map((f) => ({
-      ...f,
-      path: f.path.slice(subdir.length + 1),
-    }));
+  /**
+   * The version of a generated file in place now, checked against the database (one primary-key
+   * read), so a replica never answers with an ETag another replica has replaced. Undefined when
+   * nothing was recorded (the blob store, or the empty fallback, answers).
+   */
+  async currentFile(channel: string, subdir: string, file: string): Promise<PublishedFile | undefined> {
+    const key = channelFileKey(channel, subdir, file);
+    const state = await this.store.repodata.get(channel, subdir);
+    const facts = file === SHARD_INDEX_FILENAME ? state?.indexFile : state?.fullFiles?.[file];
+    if (!facts) return undefined;
+    const cached = this.published.get(key);
+    if (cached && cached.sha256 === facts.sha256) {
+      cached.checkedAt = Date.now();
+      return cached;
+    }
+    // written by another replica (or before this process started): its ETag from the recorded hash
+    this.remember(key, facts, null);
+    return this.published.get(key);
+  }
+
+  private remember(key: string, facts: FileFacts, bytes: Buffer | null): void {
+    const old = this.published.get(key);
+    if (old?.bytes) this.publishedBytes -= old.bytes.length;
+    const keep = bytes !== null && bytes.length <= MEMORY_FILE_LIMIT && this.publishedBytes + bytes.length <= MEMORY_TOTAL_LIMIT;
+    if (keep) this.publishedBytes += bytes.length;
+    const now = Date.now();
+    this.published.set(key, {
+      etag: etagOfSha256(facts.sha256),
+      sha256: facts.sha256,
+      size: facts.size,
+      lastModified: new Date(now),
+      bytes: keep ? bytes : null,
+      checkedAt: now,
+    });
   }
 
   /** What a subdir serves before anything was published to it: valid empty repodata. */
-  emptyFile(subdir: string, path: string): ChannelFile | undefined {
+  emptyFile(subdir: string, file: string): ChannelFile | undefined {
     let files = this.emptyCache.get(subdir);
     if (!files) {
-      files = new Map(this.build(subdir, new Map(), new Map(), []).map((f) => [f.path, f]));
+      const built = subdirFiles({ subdir, packages: new Map(), packagesConda: new Map(), removed: [], createdAt: new Date() });
+      files = new Map(built.map((f) => [f.path.slice(subdir.length + 1), { ...f, path: f.path.slice(subdir.length + 1) }]));
       this.emptyCache.set(subdir, files);
     }
-    return files.get(path);
+    return files.get(file);
   }
 
   /** Removes a deleted channel's generated files. */
@@ -127,4 +387,12 @@ export class RepodataPublisher {
     }
     for await (const key of this.blobs.list(`channels/${channel}/`)) await this.blobs.delete(key);
   }
+}
+
+function builtOf(state: RepodataState, artifact: RepodataArtifact): number {
+  return artifact === 'index' ? state.indexBuilt : state.fullBuilt;
+}
+
+async function* entries(records: AsyncIterable<SubdirRecord>): AsyncGenerator<readonly [string, PackageRecord]> {
+  for await (const r of records) yield [r.filename, r.record] as const;
 }

@@ -4,6 +4,7 @@ import type { AccessControl, Principal } from './access.ts';
 import { channelFileKey, packageBlobKey, sigsBlobKey, type BlobStore, type MetadataStore } from './ports.ts';
 import { contentEtag, type RepodataPublisher } from './repodata-publisher.ts';
 import { readSmallBlob } from './small-blob.ts';
+import { hashedTargetOf, tufTargetKey } from '../tuf/target-copies.ts';
 
 /** What a channel URL answers with: stored bytes by key, or bytes made on the spot. */
 export type ServedFile =
@@ -64,7 +65,8 @@ export class ServedFiles {
       const isShard = file.startsWith('shards/');
       const cacheControl = cache(isShard ? IMMUTABLE : file.startsWith('repodata_shards') ? SHARD_INDEX_CACHE : REPODATA_CACHE);
       const contentType = repodataType ?? 'application/zstd';
-      const published = this.repodata.publishedFile(key);
+      // shards are immutable; the others are checked against the database (another replica may have published)
+      const published = isShard ? undefined : await this.repodata.currentFile(channel.name, subdir, file);
       if (published?.bytes) return { source: 'bytes', bytes: published.bytes, contentType, cacheControl, etag: published.etag };
       const empty = this.repodata.emptyFile(subdir, file);
       const fallback: GeneratedFile | undefined = empty && {
@@ -75,6 +77,13 @@ export class ServedFiles {
         etag: contentEtag(empty.bytes),
       };
       return { source: 'blob', key, contentType, cacheControl, fallback, etag: published?.etag };
+    }
+
+    // signed repodata (TUF consistent snapshots): an immutable copy under the file's sha256
+    const hashed = hashedTargetOf(file);
+    if (hashed) {
+      const key = tufTargetKey(channel.name, subdir, hashed.sha256, hashed.file);
+      return { source: 'blob', key, contentType: REPODATA_FILES[hashed.file]!, cacheControl: cache(IMMUTABLE), etag: `"${hashed.sha256}"` };
     }
 
     const sidecar = sidecarOf(file);
@@ -124,7 +133,8 @@ export class ServedFiles {
     if (REPODATA_FILES[file] === undefined) return null;
     const channel = this.access.channels.peek(channelName);
     if (!channel || channel.private || !isKnownSubdir(subdir)) return null;
-    const published = this.repodata.publishedFile(channelFileKey(channel.name, subdir, file));
+    // only an ETag the database confirmed within the last second: another replica may have published since
+    const published = this.repodata.freshFile(channelFileKey(channel.name, subdir, file));
     if (!published) return null;
     return { etag: published.etag, cacheControl: file.startsWith('repodata_shards') ? SHARD_INDEX_CACHE : REPODATA_CACHE };
   }

@@ -17,14 +17,14 @@ import { comparePackagePreference, compareVersions, isValidVersion } from '../co
 import { parseMatchSpec, type MatchSpec } from './match-spec.ts';
 import { getRecord, recordEntries, type SubdirRecords, compareCodePoints } from './subdir-records.ts';
 
-interface Candidate {
+export interface Candidate {
   filename: string;
   record: PackageRecord;
   /** as conda's index sees them: python 2/3 also depends on pip (add_pip_as_python_dependency) */
   depends: readonly string[];
 }
 
-type Groups = Map<string, Candidate[]>;
+export type Groups = Map<string, Candidate[]>;
 
 /** Optional series to keep besides the newest, e.g. `{ python: ['3.9', '3.10'] }` (conda-index `-m`). */
 export type CurrentVersionPins = ReadonlyMap<string, readonly string[]> | Readonly<Record<string, readonly string[]>>;
@@ -34,7 +34,7 @@ export interface CurrentRepodataRecords {
   packagesConda: Map<string, PackageRecord>;
 }
 
-function candidatesOf(records: SubdirRecords): Candidate[] {
+export function candidatesOf(records: SubdirRecords): Candidate[] {
   const conda = recordEntries(records.packagesConda);
   const condaStems = new Set(conda.map(([fn]) => fn.slice(0, -'.conda'.length)));
   const legacy = recordEntries(records.packages).filter(([fn]) => !condaStems.has(fn.slice(0, -'.tar.bz2'.length)));
@@ -49,7 +49,7 @@ function candidatesOf(records: SubdirRecords): Candidate[] {
   return out;
 }
 
-function groupsOf(candidates: Iterable<Candidate>): Groups {
+export function groupsOf(candidates: Iterable<Candidate>): Groups {
   const groups: Groups = new Map();
   for (const c of candidates) {
     const group = groups.get(c.record.name);
@@ -61,12 +61,12 @@ function groupsOf(candidates: Iterable<Candidate>): Groups {
   return groups;
 }
 
-function findMatches(groups: Groups, spec: MatchSpec): Candidate[] {
+export function findMatches(groups: Groups, spec: MatchSpec): Candidate[] {
   const pool = spec.name.includes('*') ? [...groups.values()].flat() : (groups.get(spec.name) ?? []);
   return pool.filter((c) => spec.matches(c.record));
 }
 
-function parseOrNull(spec: string): MatchSpec | null {
+export function parseOrNull(spec: string): MatchSpec | null {
   try {
     return parseMatchSpec(spec);
   } catch {
@@ -75,18 +75,18 @@ function parseOrNull(spec: string): MatchSpec | null {
 }
 
 /** Every record of `name` whose version starts with `version`, as `name=<version>` selects. */
-function sameVersion(groups: Groups, name: string, version: string): Candidate[] {
+export function sameVersion(groups: Groups, name: string, version: string): Candidate[] {
   const spec = parseOrNull(`${name}=${version}`);
   return spec === null ? [] : findMatches(groups, spec);
 }
 
-function hasFeatures(record: PackageRecord): boolean {
+export function hasFeatures(record: PackageRecord): boolean {
   const present = (value: unknown): boolean =>
     typeof value === 'string' ? value.split(/[ ,]/).some((f) => f !== '') : Array.isArray(value) && value.length > 0;
   return present(record.track_features) || present(record.features);
 }
 
-function newestVersions(all: Groups, pins: CurrentVersionPins | undefined): Set<Candidate> {
+export function newestVersions(all: Groups, pins: CurrentVersionPins | undefined): Set<Candidate> {
   const pinsOf = (name: string): readonly string[] =>
     (pins instanceof Map ? pins.get(name) : (pins as Record<string, readonly string[]> | undefined)?.[name]) ?? [];
   const kept = new Set<Candidate>();

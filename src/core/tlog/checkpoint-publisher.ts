@@ -22,6 +22,8 @@ export interface CheckpointPublisherOptions {
   repo: LogRepo;
   blobs: LogBlobs;
   signer: NoteSigner;
+  /** more signatures on every checkpoint signed here: the next key, during a key rotation (key-rotation.ts) */
+  cosigners?: readonly NoteSigner[];
   /** the signer's public half: the history must have been signed by this key */
   verifier: NoteVerifier;
   origin: string;
@@ -55,18 +57,18 @@ export class CheckpointPublisher {
    */
   async start(): Promise<void> {
     const { repo, blobs } = this.o;
-    let latest = await repo.latestCheckpoint();
-    if (latest) {
-      this.#checkResumable(latest);
-      const root = await treeRoot(latest.size, repo);
-      if (!hashEquals(root, latest.root)) throw inconsistent(`the stored tree of size ${latest.size} no longer has the root the log signed`);
-    } else {
-      latest = this.#sign(0, emptyRoot());
-      await repo.addCheckpoint(latest);
-    }
-    // A crash may have struck between recording the checkpoint and serving it.
-    await blobs.putBytes(CHECKPOINT_KEY, new TextEncoder().encode(latest.note));
-    this.#latest = latest;
+    await this.#exclusive(async () => {
+      let latest = await repo.latestCheckpoint();
+      if (latest) {
+        await this.#checkStored(latest);
+      } else {
+        latest = this.#sign(0, emptyRoot());
+        await repo.addCheckpoint(latest);
+      }
+      // A crash may have struck between recording the checkpoint and serving it.
+      await blobs.putBytes(CHECKPOINT_KEY, new TextEncoder().encode(latest.note));
+      this.#latest = latest;
+    });
     this.#timer = setInterval(() => this.#kick(), this.o.intervalMs);
     this.#timer.unref?.();
     try {
@@ -132,9 +134,44 @@ export class CheckpointPublisher {
 
   async #publishCommitted(): Promise<void> {
     const committed = await this.o.repo.size();
-    while (this.latest().size < committed) {
-      await this.#publish(Math.min(committed, this.latest().size + this.o.maxBatch));
+    if (this.latest().size >= committed) return;
+    await this.#exclusive(async () => {
+      // another replica may have signed past this one's latest meanwhile: continue from its checkpoint
+      if (this.o.repo.withPublisherLock) await this.#adoptStored();
+      while (this.latest().size < committed) {
+        await this.#publish(Math.min(committed, this.latest().size + this.o.maxBatch));
+      }
+    });
+  }
+
+  /** One signer at a time across processes sharing the database (LogRepo.withPublisherLock). */
+  #exclusive(fn: () => Promise<void>): Promise<void> {
+    const { repo } = this.o;
+    return repo.withPublisherLock ? repo.withPublisherLock(fn) : fn();
+  }
+
+  /** Takes over a newer checkpoint another replica recorded, after the same checks as on start. */
+  async #adoptStored(): Promise<void> {
+    const stored = await this.o.repo.latestCheckpoint();
+    if (!stored || stored.size <= this.latest().size) return;
+    await this.#checkStored(stored);
+    this.#latest = stored;
+    this.#release(stored);
+  }
+
+  async #checkStored(c: PublishedCheckpoint): Promise<void> {
+    this.#checkResumable(c);
+    const root = await treeRoot(c.size, this.o.repo);
+    if (!hashEquals(root, c.root)) throw inconsistent(`the stored tree of size ${c.size} no longer has the root the log signed`);
+  }
+
+  #release(c: PublishedCheckpoint): void {
+    const still: Waiter[] = [];
+    for (const w of this.#waiters) {
+      if (w.index < c.size) w.resolve(c);
+      else still.push(w);
     }
+    this.#waiters = still;
   }
 
   async #publish(size: number): Promise<void> {
@@ -146,18 +183,13 @@ export class CheckpointPublisher {
     // Recorded before anyone sees it: a restart resumes from here and never signs another tree.
     await repo.addCheckpoint(next);
     this.#latest = next;
-    const still: Waiter[] = [];
-    for (const w of this.#waiters) {
-      if (w.index < next.size) w.resolve(next);
-      else still.push(w);
-    }
-    this.#waiters = still;
+    this.#release(next);
     // The static copy for CDNs and buckets, after its tiles; the server itself answers from memory.
     await blobs.putBytes(CHECKPOINT_KEY, new TextEncoder().encode(next.note));
   }
 
   #sign(size: number, root: Hash): PublishedCheckpoint {
-    const note = signCheckpoint({ origin: this.o.origin, size, root, extensions: [] }, [this.o.signer]);
+    const note = signCheckpoint({ origin: this.o.origin, size, root, extensions: [] }, [this.o.signer, ...(this.o.cosigners ?? [])]);
     return { size, root, note, createdAt: this.o.clock.now().toISOString() };
   }
 

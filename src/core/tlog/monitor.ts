@@ -16,7 +16,7 @@ import { type HashReader, treeRoot } from './stored-hashes.ts';
 import { consistencyProof, verifyConsistency } from './consistency.ts';
 import { inclusionProof, verifyInclusion } from './inclusion.ts';
 import { TreeAppender } from './tree-appender.ts';
-import { type LogEntry, parseEntry } from './entry.ts';
+import { type LoggedEntry, parseEntry } from './entry.ts';
 import { ProvenaError, invalid, isProvenaError } from '../errors.ts';
 
 export interface LogUpdate {
@@ -37,7 +37,8 @@ export interface LogUpdate {
 export interface LogUpdateReport {
   checkpoint: Checkpoint;
   note: OpenedNote;
-  entries: { index: number; entry: LogEntry }[];
+  /** blinded entries (private channels) are valid entries: they carry action, time and commitment */
+  entries: { index: number; entry: LoggedEntry }[];
 }
 
 export async function checkLogUpdate(update: LogUpdate): Promise<LogUpdateReport> {

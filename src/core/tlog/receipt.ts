@@ -5,7 +5,8 @@
  */
 import { decodeBase64, encodeBase64 } from './base64.ts';
 import { type Checkpoint, openCheckpoint, parseCheckpoint } from './checkpoint.ts';
-import { type LogEntry, parseEntry } from './entry.ts';
+import { type Opening, openingOf, verifyOpening } from './blinding.ts';
+import { type LoggedEntry, isBlinded, parseEntry } from './entry.ts';
 import { hashEquals, leafHash } from './hashing.ts';
 import { inclusionProof, verifyInclusion } from './inclusion.ts';
 import { inconsistent } from './batch-check.ts';
@@ -21,11 +22,21 @@ export interface Receipt {
   checkpoint: string;
   /** RFC 9162 inclusion proof, leaf side first, base64 hashes */
   inclusion_proof: string[];
+  /**
+   * For a blinded entry (a private channel's), its opening: only in receipts given to readers of the
+   * channel (the upload response, FILE.receipt.json, the entries API with read access).
+   */
+  opening?: Opening;
 }
 
 export interface VerifiedReceipt {
   index: number;
-  entry: LogEntry;
+  /** the full entry: as logged, or as the receipt's opening revealed it; blinded when there was no opening */
+  entry: LoggedEntry;
+  /** the entry exactly as logged (blinded for a private channel) */
+  logged: LoggedEntry;
+  /** true when the entry was blinded and the receipt's opening matched its commitment */
+  opened: boolean;
   entryBytes: Uint8Array;
   checkpoint: Checkpoint;
   /** signatures checked against the keys given; null when no key was given */
@@ -34,20 +45,37 @@ export interface VerifiedReceipt {
   otherSignatures: NoteSignature[];
 }
 
-/** Builds the receipt for entry `index` under `checkpoint`, and checks it before it leaves the server. */
-export async function buildReceipt(repo: LogRepo, index: number, checkpoint: PublishedCheckpoint): Promise<Receipt> {
+/**
+ * Builds the receipt for entry `index` under `checkpoint`, and checks it before it leaves the server.
+ * `withOpening`: the caller has checked that the receipt goes to a reader of the entry's channel.
+ */
+export async function buildReceipt(repo: LogRepo, index: number, checkpoint: PublishedCheckpoint, withOpening = false): Promise<Receipt> {
   const [entry] = await repo.entries(index, index + 1);
   const [stored] = await repo.readHashes([{ level: 0, index }]);
   const leaf = leafHash(entry);
   if (!hashEquals(leaf, stored)) throw inconsistent(`entry ${index} does not hash to its stored leaf`);
   const proof = await inclusionProof(index, checkpoint.size, repo);
   verifyInclusion(index, checkpoint.size, leaf, proof, checkpoint.root);
-  return {
+  const receipt: Receipt = {
     log_index: index,
     entry: encodeBase64(entry),
     checkpoint: checkpoint.note,
     inclusion_proof: proof.map(encodeBase64),
   };
+  if (withOpening) {
+    const stored = (await repo.openings(index, index + 1)).get(index);
+    if (stored !== undefined) {
+      receipt.opening = openingOf(index, stored);
+      verifyOpening(parseEntry(entry), index, receipt.opening);
+    }
+  }
+  return receipt;
+}
+
+/** The opening of entry `index`, when it is blinded; the caller decides who may have it. */
+export async function readOpening(repo: LogRepo, index: number): Promise<{ channel: string; opening: Opening } | null> {
+  const stored = (await repo.openings(index, index + 1)).get(index);
+  return stored === undefined ? null : { channel: stored.channel, opening: openingOf(index, stored) };
 }
 
 /**
@@ -84,8 +112,10 @@ export function verifyReceipt(receipt: unknown, verifiers: readonly NoteVerifier
   }
   verifyInclusion(r.log_index, checkpoint.size, leafHash(entryBytes), proof, checkpoint.root);
   // Last: the proof says these bytes were logged; parsing says they are a well-formed Provena entry.
-  const entry = parseEntry(entryBytes);
-  return { index: r.log_index, entry, entryBytes, checkpoint, verifiedBy, otherSignatures };
+  const logged = parseEntry(entryBytes);
+  // A blinded entry's opening must hash to its commitment; an opening for a clear entry is refused.
+  const entry = r.opening === undefined ? logged : verifyOpening(logged, r.log_index, r.opening);
+  return { index: r.log_index, entry, logged, opened: isBlinded(logged) && r.opening !== undefined, entryBytes, checkpoint, verifiedBy, otherSignatures };
 }
 
 function receiptShape(v: unknown): Receipt {
@@ -97,6 +127,8 @@ function receiptShape(v: unknown): Receipt {
   if (!Array.isArray(r.inclusion_proof) || r.inclusion_proof.some((p) => typeof p !== 'string')) {
     throw malformed('"inclusion_proof" must be an array of base64 strings');
   }
+  // `opening` is checked by verifyOpening, after the inclusion proof
+  if ('opening' in r && r.opening === undefined) throw malformed('"opening" must be an opening object');
   return r as unknown as Receipt;
 }
 

@@ -6,14 +6,14 @@
 import { encodeBase64 } from './base64.ts';
 import { CheckpointPublisher } from './checkpoint-publisher.ts';
 import { consistencyProof } from './consistency.ts';
-import { type LogEntry, parseEntry } from './entry.ts';
+import { type LogEntry, type LoggedEntry, parseEntry } from './entry.ts';
 import { encodeEntryBundle } from './entry-bundle.ts';
 import { hashEquals, leafHash } from './hashing.ts';
 import { inconsistent } from './batch-check.ts';
 import type { LogTransactions, PublishedCheckpoint } from './log-repo.ts';
 import { type SignerKey, formatVerifierKey, verifierKeyOf } from './note-keys.ts';
 import { ed25519Signer, ed25519Verifier } from './note.ts';
-import { type Receipt, buildReceipt } from './receipt.ts';
+import { type Receipt, buildReceipt, readOpening } from './receipt.ts';
 import { LogSequencer } from './sequencer.ts';
 import { type TileResource, TILE_WIDTH } from './tile-path.ts';
 import { hashesAtTileLevel, readTileData, tileHashes } from './tiles.ts';
@@ -24,6 +24,8 @@ export interface TransparencyLogOptions {
   store: LogTransactions;
   blobs: LogBlobs;
   key: SignerKey;
+  /** the next key, during a key rotation: every checkpoint is signed by both (key-rotation.ts) */
+  cosignWith?: SignerKey;
   /** the checkpoint origin, e.g. `conda.example.org/log` */
   origin: string;
   clock: { now(): Date };
@@ -50,6 +52,7 @@ export class TransparencyLog {
       repo: o.store.log,
       blobs: o.blobs,
       signer: ed25519Signer(o.key),
+      cosigners: o.cosignWith ? [ed25519Signer(o.cosignWith)] : [],
       verifier: ed25519Verifier(verifierKeyOf(o.key)),
       origin: o.origin,
       clock: o.clock,
@@ -62,6 +65,11 @@ export class TransparencyLog {
   /** Appends inside `tx`, the transaction of the change the entry records; returns its index. */
   append(tx: LogTransactions, entry: LogEntry): Promise<number> {
     return this.#sequencer.append(tx, entry);
+  }
+
+  /** Appends many entries inside `tx` at consecutive indexes (a bulk import); returns them in order. */
+  appendMany(tx: LogTransactions, entries: readonly LogEntry[]): Promise<number[]> {
+    return this.#sequencer.appendMany(tx, entries);
   }
 
   start(): Promise<void> {
@@ -90,18 +98,35 @@ export class TransparencyLog {
     this.waitForCheckpoint(index).catch(() => undefined);
   }
 
-  /** The receipt of a committed entry, under the first checkpoint that covers it. */
+  /**
+   * The receipt of a committed entry, under the first checkpoint that covers it, with the opening of a
+   * blinded entry: only for callers that checked read access to its channel (the uploader's response,
+   * FILE.receipt.json).
+   */
   async receipt(index: number): Promise<Receipt> {
-    return buildReceipt(this.#store.log, index, await this.waitForCheckpoint(index));
+    return buildReceipt(this.#store.log, index, await this.waitForCheckpoint(index), true);
   }
 
-  /** An entry with its inclusion proof to the latest checkpoint (GET /api/v1/log/entries/N). */
-  async entry(index: number): Promise<Receipt & { entry_json: LogEntry }> {
+  /**
+   * An entry with its inclusion proof to the latest checkpoint (GET /api/v1/log/entries/N). A blinded
+   * entry's opening is added only when `mayRead(channel)` says the caller reads that channel; others
+   * get the blinded entry, as anyone can read it in the tiles.
+   */
+  async entry(index: number, mayRead: (channel: string) => Promise<boolean>): Promise<Receipt & { entry_json: LoggedEntry }> {
     const latest = this.latest();
     if (!Number.isSafeInteger(index) || index < 0) throw invalid('log_index_invalid', `log index ${index} is not a non-negative integer`);
     if (index >= latest.size) throw notFound('log_entry_not_found', `entry ${index} is not in the signed tree of size ${latest.size}`);
     const receipt = await buildReceipt(this.#store.log, index, latest);
+    const opened = await readOpening(this.#store.log, index);
+    if (opened !== null && (await mayRead(opened.channel))) receipt.opening = opened.opening;
     return { ...receipt, entry_json: parseEntry(Buffer.from(receipt.entry, 'base64')) };
+  }
+
+  /** Openings of the blinded entries in [start, end) (the web page shows them to readers of the channel). */
+  async openings(start: number, end: number): Promise<Map<number, { channel: string; entry: LogEntry }>> {
+    const out = new Map<number, { channel: string; entry: LogEntry }>();
+    for (const [i, o] of await this.#store.log.openings(start, end)) out.set(i, { channel: o.channel, entry: JSON.parse(o.entry) as LogEntry });
+    return out;
   }
 
   /** The index of the newest entry about this file (for FILE.receipt.json). */

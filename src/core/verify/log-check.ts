@@ -5,6 +5,7 @@ import { hashEquals, hashToHex, type Hash } from '../tlog/hashing.ts';
 import { noteVerifier } from '../tlog/key-ring.ts';
 import { type NoteVerifier, parseNote } from '../tlog/note.ts';
 import { verifyReceipt } from '../tlog/receipt.ts';
+import { isBlinded } from '../tlog/entry.ts';
 import { isProvenaError } from '../errors.ts';
 
 /**
@@ -149,6 +150,16 @@ export class ServerLog {
       return { status: 'failed', code: code.startsWith('log_') ? code : `log_${code}`, detail: `the receipt of ${p.filename} does not verify: ${detail(e)}` };
     }
     const e = verified.entry;
+    // A private channel's entry is blinded; its receipt must carry the opening (the server gives it to
+    // readers of the channel) or nothing ties the logged commitment to this file.
+    if (isBlinded(e)) {
+      return {
+        status: 'failed',
+        code: 'log_entry_blinded',
+        detail: `log entry ${verified.index} is blinded (a private channel) and the receipt of ${p.filename} carries no opening`,
+        index: verified.index,
+      };
+    }
     const expected: Array<[string, unknown, unknown]> = [
       ['action', 'publish', e.action],
       ['channel', p.channel, e.channel],

@@ -13,7 +13,14 @@ const STREAM_HIGH_WATER_MARK = 256 * 1024;
  * old bytes or the new, never a torn file, and a returned promise means the bytes are on disk.
  */
 export class FsBlobStore implements BlobStore {
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    /**
+     * Temporaries younger than this are left alone on start: when other processes write into the same
+     * directory (a shared `blobs_dir`), a fresh one is theirs, in flight, not this process's debris.
+     */
+    private readonly opts: { temporariesGraceMs?: number } = {},
+  ) {}
 
   private file(key: string): string {
     if (key.split('/').some((seg) => seg === '' || seg === '.' || seg === '..') || key.includes('\0')) {
@@ -97,6 +104,26 @@ export class FsBlobStore implements BlobStore {
     await fs.rm(this.file(key), { force: true });
   }
 
+  /** A hard link (no second copy on disk) under a temporary name, renamed over the target. */
+  async link(fromKey: string, toKey: string): Promise<void> {
+    const source = this.file(fromKey);
+    const target = this.file(toKey);
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    const tmp = tempName(target);
+    try {
+      await fs.link(source, tmp);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') throw new Error(`cannot link blob ${fromKey} to ${toKey}: ${fromKey} does not exist`);
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EMLINK') throw e;
+      // a filesystem without hard links (or out of them): a copy, fsynced
+      await fs.copyFile(source, tmp);
+      await fsyncPath(tmp);
+    }
+    await fs.rename(tmp, target);
+    await fsyncPath(path.dirname(target));
+  }
+
   async *list(prefix: string): AsyncIterable<string> {
     const base = path.join(this.root, prefix);
     let entries;
@@ -119,7 +146,13 @@ export class FsBlobStore implements BlobStore {
     const entries = await fs.readdir(this.root, { recursive: true, withFileTypes: true }).catch(() => []);
     for (const entry of entries) {
       if (entry.isFile() && entry.name.startsWith('.tmp-')) {
-        await fs.rm(path.join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name), { force: true });
+        const file = path.join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name);
+        const grace = this.opts.temporariesGraceMs ?? 0;
+        if (grace > 0) {
+          const stat = await fs.stat(file).catch(() => null);
+          if (stat === null || Date.now() - stat.mtimeMs < grace) continue;
+        }
+        await fs.rm(file, { force: true });
         removed++;
       }
     }

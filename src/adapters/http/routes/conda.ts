@@ -3,6 +3,7 @@ import type { AppServices } from '../../../app.ts';
 import { principalOf } from '../principal.ts';
 import { sendServedFile } from '../send-file.ts';
 import { isReceiptPath, sendFileReceipt } from './log.ts';
+import { tufRoutes } from './tuf.ts';
 
 type FileParams = { token?: string; channel: string; subdir: string; file: string };
 
@@ -25,4 +26,5 @@ export function condaRoutes(app: FastifyInstance, s: AppServices) {
     app.route({ ...route, url: `${prefix}/:channel/:subdir/:file`, handler: serveFile(false) });
     app.route({ ...route, url: `${prefix}/:channel/:subdir/shards/:file`, handler: serveFile(true) });
   }
+  tufRoutes(app, s);
 }

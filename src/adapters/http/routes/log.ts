@@ -8,6 +8,9 @@ import type { Receipt } from '../../../core/tlog/receipt.ts';
 import { type TileResource, parseTilePath } from '../../../core/tlog/tile-path.ts';
 import { bundleKey, tileKey } from '../../../core/tlog/tile-writer.ts';
 import { sendServedFile } from '../send-file.ts';
+import { keysDocument, readKeyHistory } from '../../../core/tlog/key-rotation.ts';
+import { errors, receiptSchema } from '../api-schemas.ts';
+import { principalOf } from '../principal.ts';
 
 // c2sp.org/tlog-tiles: the checkpoint must not be cached beyond a few seconds; tiles never change.
 const CHECKPOINT_CACHE = 'no-cache';
@@ -34,6 +37,16 @@ export function logRoutes(app: FastifyInstance, s: AppServices) {
     url: '/log/key',
     handler: (req, reply) => sendServedFile(req, reply, text(`${s.log.verifierKey}\n`, 'public, max-age=3600'), s.blobs),
   });
+  app.route({
+    ...route,
+    url: '/log/keys',
+    // every key that signed this log, with the tree sizes it signed and the rotations (key-rotation.ts)
+    handler: async (req, reply) => {
+      const doc = keysDocument(s.log.origin, s.log.verifierKey, await readKeyHistory(s.blobs));
+      const bytes = new TextEncoder().encode(`${JSON.stringify(doc, null, 2)}\n`);
+      return sendServedFile(req, reply, { source: 'bytes', bytes, contentType: 'application/json', cacheControl: 'no-cache', etag: contentEtag(bytes) }, s.blobs);
+    },
+  });
   app.route<{ Params: { '*': string } }>({
     ...route,
     url: '/log/tile/*',
@@ -48,11 +61,65 @@ export function logRoutes(app: FastifyInstance, s: AppServices) {
     },
   });
 
-  app.get<{ Params: { index: string } }>('/api/v1/log/entries/:index', async (req) => s.log.entry(logNumber(req.params.index, 'index')));
-
-  app.get<{ Querystring: { old?: string; new?: string } }>('/api/v1/log/proof/consistency', async (req) =>
-    s.log.consistency(logNumber(req.query.old, 'old'), logNumber(req.query.new, 'new')),
+  app.get<{ Params: { index: string } }>(
+    '/api/v1/log/entries/:index',
+    {
+      schema: {
+        summary: 'A log entry with its inclusion proof to the latest checkpoint (a receipt)',
+        tags: ['log'],
+        params: { type: 'object', required: ['index'], properties: { index: { type: 'string', pattern: '^(0|[1-9][0-9]*)$' } } },
+        response: {
+          200: {
+            ...receiptSchema,
+            required: [...receiptSchema.required, 'entry_json'],
+            properties: { ...receiptSchema.properties, entry_json: { type: 'object', additionalProperties: true, description: 'the entry, parsed' } },
+          },
+          ...errors(400, 404),
+        },
+      },
+    },
+    async (req, reply) => {
+      const principal = await principalOf(req, s.access);
+      const entry = await s.log.entry(logNumber(req.params.index, 'index'), (channel) => mayReadChannel(s, principal, channel));
+      // the answer depends on who asks when it carries an opening: no shared cache may keep it
+      reply.header('vary', 'authorization');
+      if (entry.opening) reply.header('cache-control', 'private, no-store');
+      return entry;
+    },
   );
+
+  app.get<{ Querystring: { old?: string; new?: string } }>(
+    '/api/v1/log/proof/consistency',
+    {
+      schema: {
+        summary: 'Proof that the tree of size old is a prefix of the tree of size new',
+        tags: ['log'],
+        querystring: {
+          type: 'object',
+          required: ['old', 'new'],
+          properties: { old: { type: 'string', pattern: '^[1-9][0-9]*$' }, new: { type: 'string', pattern: '^[1-9][0-9]*$' } },
+        },
+        response: {
+          200: {
+            type: 'object',
+            required: ['old_size', 'new_size', 'proof'],
+            properties: { old_size: { type: 'integer' }, new_size: { type: 'integer' }, proof: { type: 'array', items: { type: 'string' } } },
+          },
+          ...errors(400, 404),
+        },
+      },
+    },
+    async (req) => s.log.consistency(logNumber(req.query.old, 'old'), logNumber(req.query.new, 'new')),
+  );
+}
+
+/**
+ * Whether `principal` may have the openings of entries about `channel`: its readers. A deleted
+ * channel has no readers left but the admin.
+ */
+export async function mayReadChannel(s: AppServices, principal: Principal, channel: string): Promise<boolean> {
+  const c = await s.access.channels.get(channel);
+  return c === null ? principal.kind === 'admin' : s.access.allows(principal, c, 'read');
 }
 
 /** `/NAME/SUBDIR/FILE.receipt.json`: the receipt of the file's latest publish entry. */

@@ -1,11 +1,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppServices } from '../../../app.ts';
 import type { SpooledFile } from '../../../core/channel/receive.ts';
-import { invalid, ProvenaError } from '../../../core/errors.ts';
+import { invalid, isProvenaError, ProvenaError } from '../../../core/errors.ts';
+import type { UploadTarget } from '../../../core/channel/ingest.ts';
 import { parseMultipart, PartConsumerGone, type MultipartPart } from '../multipart.ts';
 import { principalOf } from '../principal.ts';
 import { packageJson } from '../json-views.ts';
 import { uploadReceipt } from './log.ts';
+import { bearer, errors, packageSchema, receiptSchema } from '../api-schemas.ts';
 
 /** Attestation bundles are a few KiB; anything near this is not one. */
 const MAX_ATTESTATION_BYTES = 1024 * 1024;
@@ -28,34 +30,90 @@ export function uploadRoutes(app: FastifyInstance, s: AppServices) {
     scope.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
     scope.post<{ Params: { channel: string }; Querystring: { force?: string; subdir?: string } }>(
       '/api/v1/upload/:channel',
-      { bodyLimit: Number.MAX_SAFE_INTEGER },
+      { bodyLimit: Number.MAX_SAFE_INTEGER, schema: uploadSchema },
       async (req, reply) => {
-        const force = req.query.force === 'true' || req.query.force === '1';
-        const principal = await principalOf(req, s.access);
-        const target = await s.ingest.authorize(principal, req.params.channel, force);
-        const contentType = req.headers['content-type'] ?? '';
-        const received = /^multipart\/form-data/i.test(contentType)
-          ? await receiveMultipart(req, contentType, s)
-          : await receiveRaw(req, s);
-        const pkg = await s.ingest.accept(
-          target,
-          { filename: received.filename, declaredSha256: received.sha256, subdir: req.query.subdir, attestation: received.attestation },
-          received.spooled,
-        );
+        let pkg;
+        try {
+          const force = req.query.force === 'true' || req.query.force === '1';
+          const principal = await principalOf(req, s.access);
+          const target = await s.ingest.authorize(principal, req.params.channel, force);
+          const contentType = req.headers['content-type'] ?? '';
+          const received = /^multipart\/form-data/i.test(contentType)
+            ? await receiveMultipart(req, contentType, s, target)
+            : await receiveRaw(req, s, target);
+          pkg = await s.ingest.accept(
+            target,
+            { filename: received.filename, declaredSha256: received.sha256, subdir: req.query.subdir, attestation: received.attestation },
+            received.spooled,
+          );
+        } catch (e) {
+          s.metrics.uploadRefused(isProvenaError(e) ? e.code : 'internal_error');
+          throw e;
+        }
+        s.metrics.uploadAccepted(); // committed: the receipt below only reports it
         return reply.code(201).send({ ...packageJson(pkg), receipt: await uploadReceipt(s, pkg.logIndex, req.log) });
       },
     );
   });
 }
 
-async function receiveRaw(req: FastifyRequest, s: AppServices): Promise<ReceivedUpload> {
+const fileHeaders = {
+  'X-File-Name': { type: 'string', description: 'the package filename, name-version-build.conda or .tar.bz2' },
+  'X-File-SHA256': { type: 'string', description: 'the sha256 of the bytes, checked against what arrives' },
+};
+
+/** Documents rattler-build's two body forms; the handler reads the stream itself (no parser, no validation). */
+const uploadSchema = {
+  summary: 'Upload a package (upload scope): rattler-build upload prefix',
+  description:
+    'Multipart: a `file` part (its filename, or the part headers `X-File-Name` / `X-File-SHA256`) and an optional `attestation` part ' +
+    '(a Sigstore bundle, verified before anything is stored). Raw: the package bytes as the body, with `X-File-Name` and ' +
+    '`X-File-SHA256` request headers. The size limit cuts the stream off (413); refusals name the check (422).',
+  tags: ['upload'],
+  security: bearer,
+  params: { type: 'object', required: ['channel'], properties: { channel: { type: 'string' } } },
+  querystring: {
+    type: 'object',
+    properties: {
+      force: { type: 'string', enum: ['true', '1', 'false', '0'], description: 'replace an existing file of the same name' },
+      subdir: { type: 'string', description: "must equal the package's own subdir when given" },
+    },
+  },
+  headers: { type: 'object', properties: fileHeaders },
+  body: {
+    content: {
+      'multipart/form-data': {
+        schema: {
+          type: 'object',
+          required: ['file'],
+          properties: {
+            file: { type: 'string', format: 'binary', description: 'the package' },
+            attestation: { type: 'string', format: 'binary', description: 'a Sigstore bundle (CEP-27 statement), at most 1 MiB' },
+          },
+        },
+      },
+      'application/octet-stream': { schema: { type: 'string', format: 'binary', description: 'the package, with the X-File-* headers' } },
+    },
+  },
+  response: {
+    201: {
+      description: 'stored: the package and its transparency-log receipt (null if it could not be made yet)',
+      ...packageSchema,
+      required: [...packageSchema.required, 'receipt'],
+      properties: { ...packageSchema.properties, receipt: { anyOf: [receiptSchema, { type: 'null' }] } },
+    },
+    ...errors(400, 401, 403, 404, 409, 413, 422),
+  },
+};
+
+async function receiveRaw(req: FastifyRequest, s: AppServices, target: UploadTarget): Promise<ReceivedUpload> {
   const filename = header(req, 'x-file-name');
   s.ingest.checkFilename(filename);
-  const spooled = await s.ingest.receive(req.raw);
+  const spooled = await s.ingest.receive(req.raw, target, declaredLength(req));
   return { spooled, filename, sha256: header(req, 'x-file-sha256'), attestation: undefined };
 }
 
-async function receiveMultipart(req: FastifyRequest, contentType: string, s: AppServices): Promise<ReceivedUpload> {
+async function receiveMultipart(req: FastifyRequest, contentType: string, s: AppServices, target: UploadTarget): Promise<ReceivedUpload> {
   let filePart: MultipartPart | undefined;
   let spooling: Promise<SpooledFile> | undefined;
   let attestation: Buffer | undefined;
@@ -69,7 +127,7 @@ async function receiveMultipart(req: FastifyRequest, contentType: string, s: App
           if (filePart) throw invalid('invalid_multipart', 'send one "file" part per upload');
           filePart = part;
           s.ingest.checkFilename(part.headers['x-file-name'] ?? part.filename);
-          spooling = s.ingest.receive(part.stream);
+          spooling = s.ingest.receive(part.stream, target);
           spooling.catch(() => undefined);
         } else if (part.name === 'attestation') {
           const collected = collect(part, MAX_ATTESTATION_BYTES).then((b) => void (attestation = b));
@@ -126,6 +184,12 @@ function collect(part: MultipartPart, max: number): Promise<Buffer> {
     part.stream.on('end', () => resolve(Buffer.concat(chunks)));
     part.stream.on('error', reject);
   });
+}
+
+/** Content-Length of a raw upload body, so an oversized one is refused before a byte is spooled. */
+function declaredLength(req: FastifyRequest): number | undefined {
+  const v = Number(header(req, 'content-length'));
+  return Number.isSafeInteger(v) && v >= 0 ? v : undefined;
 }
 
 function header(req: FastifyRequest, name: string): string | undefined {
