@@ -1,6 +1,7 @@
 import type { BundleWithDsseEnvelope } from '@sigstore/bundle';
-import { RFC3161Timestamp, X509Certificate } from '@sigstore/core';
+import { type ASN1Obj, RFC3161Timestamp, X509Certificate } from '@sigstore/core';
 import { malformed } from './bundle-shape.ts';
+import { encodeDer } from './der.ts';
 import { assertTimestampTokenShape } from './timestamp-token.ts';
 import { parseCheckpoint } from './tlog-binding.ts';
 
@@ -46,7 +47,7 @@ function checkSignatureAlgorithm(cert: X509Certificate, path: string): void {
   } catch {
     known = false;
   }
-  if (inner === undefined || outer === undefined || !known || !inner.toDER().equals(outer.toDER())) {
+  if (inner === undefined || outer === undefined || !known || !encodeDer(inner).equals(encodeDer(outer))) {
     throw malformed(`${path}.signatureAlgorithm`, 'a known algorithm equal to the signed one', 'another value');
   }
 }
@@ -59,10 +60,10 @@ function certificateDers(bundle: BundleWithDsseEnvelope): Buffer[] {
 }
 
 /** DER must parse and re-encode to exactly the bytes given: no trailing bytes, no second spelling. */
-function parseDer<T extends { root: { toDER(): Buffer } }>(der: Buffer, path: string, parse: (b: Buffer<ArrayBuffer>) => T): T {
+function parseDer<T extends { root: ASN1Obj }>(der: Buffer, path: string, parse: (b: Buffer<ArrayBuffer>) => T): T {
   try {
     const value = parse(Buffer.from(der));
-    if (!value.root.toDER().equals(der)) throw new Error('not in canonical DER (trailing or re-encoded bytes)');
+    if (!encodeDer(value.root).equals(der)) throw new Error('not in canonical DER (trailing or re-encoded bytes)');
     return value;
   } catch (e) {
     throw malformed(path, 'DER', (e as Error).message);

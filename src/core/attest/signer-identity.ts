@@ -1,5 +1,6 @@
 import { ASN1Obj, type X509Certificate } from '@sigstore/core';
 import { unprocessable } from '../errors.ts';
+import { encodeDer } from './der.ts';
 
 /**
  * Who signed, as the Fulcio certificate states it. Read from the certificate directly, never through
@@ -99,7 +100,7 @@ function subjectAltName(extnValue: Buffer | undefined): SignerIdentity['subjectA
   if (name.tag.isContextSpecific(0x01)) return { type: 'email', value: ia5(name.value, 'subjectAltName email') };
   if (name.tag.isContextSpecific(0x00) && name.subs[0]?.toOID() === OTHERNAME_USERNAME) {
     const inner = name.subs[1]?.subs[0];
-    if (inner !== undefined) return { type: 'other', value: derUtf8String(inner.toDER(), 'subjectAltName otherName') };
+    if (inner !== undefined) return { type: 'other', value: derUtf8String(encodeDer(inner), 'subjectAltName otherName') };
   }
   return refuse('subjectAltName', 'a URI, an email or a Fulcio username', `a name with tag ${name.tag.number}`);
 }
@@ -118,7 +119,7 @@ function parse(der: Buffer, what: string): ASN1Obj {
   } catch (e) {
     return refuse(what, 'DER', (e as Error).message);
   }
-  if (!obj.toDER().equals(der)) refuse(what, 'exactly one DER value', 'trailing or non-canonical bytes');
+  if (!encodeDer(obj).equals(der)) refuse(what, 'exactly one DER value', 'trailing or non-canonical bytes');
   return obj;
 }
 

@@ -51,37 +51,66 @@ export function verifyBundle(parsed: ParsedBundle, roots: readonly SigstoreTrust
 function verifyAgainstRoots(parsed: ParsedBundle, roots: readonly SigstoreTrustRoot[]): VerifiedBundle {
   if (roots.length === 0) throw new ProvenaError('trusted_root_missing', 'internal', 'no Sigstore trusted root is configured');
   const { certificate: leaf } = parsed;
-  // Roots whose Fulcio issued this leaf; the others cannot verify it, and saying so is the clearest error.
-  const candidates = roots.filter((r) => issuedBy(leaf, r));
-  if (candidates.length === 0) {
-    throw unprocessable(
-      'untrusted_certificate',
-      `signing certificate (issuer ${issuerName(leaf)}) was not issued by a Fulcio CA of the trusted root(s) ${roots.map((r) => r.name).join(', ')}`,
-      { field: 'verificationMaterial.certificate' },
-    );
-  }
+  // Roots with a CA whose name and key identifier fit this leaf. That the CA's signature is on the leaf is not
+  // checked here: when @sigstore/verify accepts, the issuer it chained through is a CA of that root with the
+  // leaf's issuer name, a matching key identifier and a signature that verifies the leaf (findIssuer and
+  // checkPath), and it verified the DSSE signature with the leaf's key. Both are re-checked, for the error
+  // to name, only when every root refused: on success they would repeat two signature verifications.
+  const candidates = roots.filter((r) => mayHaveIssued(leaf, r));
+  if (candidates.length === 0) throw notIssuedByTrustedCa(leaf, roots);
   const envelope = parsed.bundle.content.dsseEnvelope;
   const pae = dsse.preAuthEncoding(envelope.payloadType, envelope.payload);
-  // Checked first so that a changed payload or signature is reported as such, not as a log mismatch.
+  const entity = signedEntityOf(parsed);
+  const failures: { root: SigstoreTrustRoot; error: unknown }[] = [];
+  for (const root of candidates) {
+    try {
+      return verifyWithRoot(parsed, root, entity, pae);
+    } catch (error) {
+      failures.push({ root, error });
+    }
+  }
+  // Every root refused it. Name the reason in the order a reader would check: who issued the certificate,
+  // then the signature itself (a changed payload or signature is reported as such, not as a log mismatch),
+  // then the first root's own error, among the roots that did issue the certificate.
+  const issuers = candidates.filter((r) => issuedBy(leaf, r));
+  if (issuers.length === 0) throw notIssuedByTrustedCa(leaf, roots);
   if (!crypto.verify(pae, crypto.createPublicKey(leaf.publicKey), envelope.signatures[0]!.sig)) {
     throw unprocessable('signature_invalid', 'dsseEnvelope.signatures[0].sig: does not verify over the payload with the certificate key', {
       field: 'dsseEnvelope.signatures[0].sig',
     });
   }
-  let firstError: unknown;
-  for (const root of candidates) {
-    try {
-      return verifyWithRoot(parsed, root, pae);
-    } catch (e) {
-      firstError ??= e;
-    }
-  }
-  throw firstError;
+  throw failures.find((f) => issuers.includes(f.root))!.error;
 }
 
-function verifyWithRoot(parsed: ParsedBundle, root: SigstoreTrustRoot, pae: Buffer): VerifiedBundle {
+function notIssuedByTrustedCa(leaf: X509Certificate, roots: readonly SigstoreTrustRoot[]) {
+  return unprocessable(
+    'untrusted_certificate',
+    `signing certificate (issuer ${issuerName(leaf)}) was not issued by a Fulcio CA of the trusted root(s) ${roots.map((r) => r.name).join(', ')}`,
+    { field: 'verificationMaterial.certificate' },
+  );
+}
+
+/**
+ * What `toSignedEntity(bundle)` returns, with the certificate and RFC 3161 tokens that parseAttestation
+ * already parsed (and checked canonical) from the very same bytes, in the same order, instead of a second
+ * parse of each: parsing them is most of what toSignedEntity costs. The signature content and the log
+ * timestamps are @sigstore/verify's own, taken from a copy of the bundle that has nothing left to parse.
+ */
+export function signedEntityOf(parsed: ParsedBundle): SignedEntity {
+  const { verificationMaterial } = parsed.bundle;
+  const unparsed = toSignedEntity({
+    ...parsed.bundle,
+    verificationMaterial: { ...verificationMaterial, content: { $case: 'publicKey', publicKey: { hint: '' } }, timestampVerificationData: undefined },
+  });
+  return {
+    ...unparsed,
+    key: { $case: 'certificate', certificate: parsed.certificate },
+    timestamps: [...unparsed.timestamps, ...parsed.timestamps.map((timestamp) => ({ $case: 'timestamp-authority' as const, timestamp }))],
+  };
+}
+
+function verifyWithRoot(parsed: ParsedBundle, root: SigstoreTrustRoot, entity: SignedEntity, pae: Buffer): VerifiedBundle {
   const { bundle, certificate: leaf } = parsed;
-  const entity = toSignedEntity(bundle);
   const ctx = { leaf, signingTimes: claimedTimes(parsed), timestampCount: entity.timestamps.length, root: root.name };
   // parseAttestation asserted the bundle, so every entry has its logId and kindVersion.
   const entries: TransparencyLogEntry[] = bundle.verificationMaterial.tlogEntries;
@@ -188,18 +217,32 @@ function checkChainCopies(parsed: ParsedBundle, root: SigstoreTrustRoot): void {
   });
 }
 
+/** A CA of the root has the leaf's issuer name and (where both state one) its authority key identifier. */
+function mayHaveIssued(leaf: X509Certificate, root: SigstoreTrustRoot): boolean {
+  return issuingCas(leaf, root).length > 0;
+}
+
+/** ... and its signature is on the leaf: the root's Fulcio issued this certificate. */
 function issuedBy(leaf: X509Certificate, root: SigstoreTrustRoot): boolean {
+  try {
+    return issuingCas(leaf, root).some(({ cert }) => leaf.verify(cert));
+  } catch {
+    return false;
+  }
+}
+
+function issuingCas(leaf: X509Certificate, root: SigstoreTrustRoot): RootIndex['cas'] {
   try {
     const authorityKey = leaf.extAuthorityKeyID?.keyIdentifier;
     const issuer = leaf.issuer;
-    return rootIndex(root).cas.some(({ cert, subject, subjectKeyId }) => {
+    return rootIndex(root).cas.filter(({ subject, subjectKeyId }) => {
       // Key identifiers first: instances share issuer names (staging and public-good both say sigstore-intermediate).
       if (authorityKey && subjectKeyId && !authorityKey.equals(subjectKeyId)) return false;
-      return subject.equals(issuer) && leaf.verify(cert);
+      return subject.equals(issuer);
     });
   } catch {
     // A certificate whose fields cannot even be read was not issued by anyone trusted.
-    return false;
+    return [];
   }
 }
 

@@ -1,6 +1,7 @@
 import type { ASN1Obj, RFC3161Timestamp } from '@sigstore/core';
 import type { TrustMaterial } from '@sigstore/verify';
 import { unprocessable } from '../errors.ts';
+import { encodeDer } from './der.ts';
 
 /**
  * @sigstore/verify checks what an RFC 3161 token signs (TSTInfo through the signed attributes) and reads the
@@ -57,7 +58,7 @@ export function assertTimestampTokenShape(ts: RFC3161Timestamp, at: string): voi
   context(signer.subs[3], 0, -1, `${at}.signerInfo.signedAttrs`);
   node(signer.subs[4], SEQUENCE, -1, `${at}.signerInfo.signatureAlgorithm`);
   if (!signer.subs[5]!.tag.isOctetString() || signer.subs[5]!.tag.constructed) fail(`${at}.signerInfo.signature`, 'a primitive OCTET STRING', 'another value');
-  if (!digestAlgorithms.subs[0]!.toDER().equals(signer.subs[2]!.toDER())) {
+  if (!encodeDer(digestAlgorithms.subs[0]!).equals(encodeDer(signer.subs[2]!))) {
     fail(`${at}.signedData.digestAlgorithms`, "exactly the signer's digest algorithm", 'another algorithm');
   }
   try {
@@ -79,7 +80,8 @@ export function checkTimestampCertificates(ts: RFC3161Timestamp, material: Trust
   if (embedded.length === 0) return;
   const trusted = trustedTsaCertificates(material);
   embedded.forEach((cert, i) => {
-    if (!trusted.some((t) => t.equals(cert.toDER()))) fail(`${at}.signedData.certificates[${i}]`, 'a certificate of a trusted timestamp authority', 'another certificate');
+    const der = encodeDer(cert);
+    if (!trusted.some((t) => t.equals(der))) fail(`${at}.signedData.certificates[${i}]`, 'a certificate of a trusted timestamp authority', 'another certificate');
   });
 }
 
