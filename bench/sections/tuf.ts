@@ -1,9 +1,11 @@
 /**
  * Issue 10: what signed repodata (TUF) costs the server, in one process on a real SQLite store and
  * file blob store:
- *  - per upload: new targets + snapshot + timestamp signed and committed (compare-and-set, log entry)
- *    for one changed subdir, next to a bare ed25519 signature of a targets-sized document;
- *  - per scheduled refresh: a new timestamp signed and committed, next to the same bare signature;
+ *  - per upload: new targets + snapshot + timestamp signed, committed (compare-and-set, log entry) and
+ *    published to the blob store (`channels/NAME/tuf/`, what a bucket reader serves) for one changed
+ *    subdir, next to a bare ed25519 signature of a targets-sized document;
+ *  - per scheduled refresh: a new timestamp signed, committed and published, next to the same bare
+ *    signature;
  *  - the hash-named copy of a big repodata.json (consistent snapshots), next to writing the same
  *    bytes once (what the repodata publisher itself does per version).
  * Signing never reads repodata: metadata holds a sha256 and a length per file, so its cost depends on
@@ -90,8 +92,8 @@ export const tufSection: Section = {
     ctx.log(`tuf: upload ${best.upload.toFixed(2)} ms, refresh ${best.refresh.toFixed(2)} ms, bare sign ${best.bare.toFixed(3)} ms`);
     s.setup.push(
       `${SUBDIRS.length} subdirs × 4 targets; ${rounds} rounds of ${perRound} calls each, best round kept; SQLite file, fs blobs`,
-      'per upload: TufService.subdirPublished (copies pinned already): targets + snapshot + timestamp signed, CAS commit, prune, copy GC',
-      'per refresh: TufService.refresh with the timestamp due: one timestamp signed and committed',
+      'per upload: TufService.subdirPublished (copies pinned already): targets + snapshot + timestamp signed, CAS commit, published to blobs (channels/NAME/tuf/), prune, copy GC',
+      'per refresh: TufService.refresh with the timestamp due: one timestamp signed, committed and published; root expiry checked',
       `baseline: one bare ed25519 signature (node:crypto) over the ${targetsDoc.length}-byte targets document`,
     );
     s.rows.push(

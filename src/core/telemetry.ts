@@ -12,6 +12,8 @@ export interface Telemetry {
   attestationChecked(outcome: string, seconds: number): void;
   /** one subdir's repodata files were generated and published */
   repodataGenerated(seconds: number): void;
+  /** seconds until a channel's TUF root expires; `keys`: whether the server renews it (`server`) or its owner must (`offline`) */
+  tufRootExpiry?(channel: string, seconds: number, keys: 'server' | 'offline'): void;
 }
 
 export const noTelemetry: Telemetry = {

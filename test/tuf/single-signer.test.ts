@@ -59,6 +59,22 @@ async function race(stores: [KyselyStore, KyselyStore]) {
   assert.equal(ts.signed.snapshotMeta.version, state.versions.snapshot);
   assert.equal(logged.filter((e) => e.action === 'repodata_publish').length, subdirs.length, 'one log entry per repodata version');
   assert.equal(state.versions.root, 1);
+
+  // the published objects (what the server and a bucket reader serve) are the newest state's, though
+  // both replicas published at once: nobody's older timestamp.json stayed on top
+  const published = async (file: string) => {
+    const h = await blobs.open(channelFileKey('demo', 'tuf', file));
+    assert.ok(h, `channels/demo/tuf/${file} is published`);
+    const chunks: Buffer[] = [];
+    for await (const c of h.stream()) chunks.push(c as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  };
+  const v = state.versions;
+  assert.equal(await published('timestamp.json'), await stores[0].tuf.document('demo', 'timestamp', v.timestamp));
+  assert.equal(await published('root.json'), await stores[0].tuf.document('demo', 'root', v.root));
+  assert.equal(await published(`${v.snapshot}.snapshot.json`), await stores[0].tuf.document('demo', 'snapshot', v.snapshot));
+  assert.equal(await published(`${v.targets}.targets.json`), await stores[0].tuf.document('demo', 'targets', v.targets));
+  assert.equal(await published('1.root.json'), await stores[0].tuf.document('demo', 'root', 1));
 }
 
 test('two signers on one SQLite file commit one document per version', async () => {

@@ -103,6 +103,18 @@ export class Metrics implements Telemetry {
   repodataGenerated(seconds: number): void {
     this.#repodataTime.observe(seconds);
   }
+
+  readonly #tufRootExpiry = new Gauge({
+    name: 'provena_tuf_root_expiry_seconds',
+    help: "seconds until a channel's TUF root expires; keys=server: renewed by the server, keys=offline: its owner must sign a new one",
+    labelNames: ['channel', 'keys'],
+    registers: [this.registry],
+  });
+
+  tufRootExpiry(channel: string, seconds: number, keys: 'server' | 'offline'): void {
+    this.#tufRootExpiry.remove({ channel, keys: keys === 'server' ? 'offline' : 'server' });
+    this.#tufRootExpiry.set({ channel, keys }, seconds);
+  }
 }
 
 /** Counts every request Fastify answers and serves `GET /metrics` (behind `metrics_token` when set). */

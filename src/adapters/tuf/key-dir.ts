@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import type { Key } from '@tufjs/models';
 import type { TufKeyring } from '../../core/tuf/keyring.ts';
 import { signerOf, type TufSigner } from '../../core/tuf/signer.ts';
@@ -63,13 +63,22 @@ export class KeyDirKeyring implements TufKeyring {
   }
 }
 
-/** A new ed25519 key as PKCS#8 PEM, mode 0600; never overwrites (another process may have made it first). */
+/**
+ * A new ed25519 key as PKCS#8 PEM, mode 0600, unless the file exists. Replicas sharing the directory
+ * may start at once: the key is written whole to a private temporary name and then hard-linked to
+ * its name, which fails if the name exists (create-exclusive, atomic on local disks and NFS), so
+ * exactly one key wins and nobody reads a half-written file; the loser reads the winner's key.
+ */
 export function writeNewKey(file: string): void {
   const { privateKey } = generateKeyPairSync('ed25519');
   const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
+  const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  fs.writeFileSync(tmp, pem, { mode: 0o600, flag: 'wx' });
   try {
-    fs.writeFileSync(file, pem, { mode: 0o600, flag: 'wx' });
+    fs.linkSync(tmp, file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  } finally {
+    fs.rmSync(tmp, { force: true });
   }
 }

@@ -51,6 +51,8 @@ export function checkKey(key: string): void {
 export function objectHeaders(key: string): { ContentType: string; CacheControl?: string } {
   if (!key.startsWith(CHANNELS)) return { ContentType: 'application/octet-stream' };
   const file = key.slice(key.lastIndexOf('/') + 1);
+  // signed repodata (TUF): versioned metadata never changes; timestamp.json and root.json must be fresh
+  if (/^channels\/[^/]+\/tuf\//.test(key)) return { ContentType: 'application/json', CacheControl: /^\d+\./.test(file) ? 'public, max-age=31536000, immutable' : 'no-cache' };
   if (key.includes('/shards/')) return { ContentType: 'application/zstd', CacheControl: 'public, max-age=31536000, immutable' };
   if (/^(current_)?repodata/.test(file)) {
     return { ContentType: file.endsWith('.zst') ? 'application/zstd' : 'application/json', CacheControl: 'public, max-age=30' };

@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppServices } from '../../../app.ts';
-import { contentEtag } from '../../../core/channel/repodata-publisher.ts';
 import { invalid, notFound } from '../../../core/errors.ts';
 import { principalOf } from '../principal.ts';
 import { bearer, channelParams, errors } from '../api-schemas.ts';
@@ -19,16 +18,51 @@ export function tufRoutes(app: FastifyInstance, s: AppServices) {
     if (!tuf) throw notFound('tuf_disabled', 'this server does not sign repodata');
     const principal = await principalOf(req, s.access, req.params.token);
     const channel = await s.access.require(principal, req.params.channel, 'read');
+    // the published object itself (channels/NAME/tuf/FILE): what a CDN reading the bucket serves too
     const doc = await tuf.document(channel.name, req.params.file);
-    const bytes = Buffer.from(doc.body, 'utf8');
     const visibility = channel.private ? 'private' : 'public';
     // versioned files never change; the timestamp must reach clients as soon as it is re-signed
     const cacheControl = doc.immutable ? `${visibility}, max-age=31536000, immutable` : 'no-cache';
-    return sendServedFile(req, reply, { source: 'bytes', bytes, contentType: 'application/json', cacheControl, etag: contentEtag(bytes) }, s.blobs);
+    return sendServedFile(req, reply, { source: 'blob', key: doc.key, contentType: 'application/json', cacheControl }, s.blobs);
   };
   for (const prefix of ['', '/t/:token']) {
     app.route({ method: ['GET', 'HEAD'], exposeHeadRoute: false, url: `${prefix}/:channel/tuf/:file`, handler: metadata });
   }
+
+  app.get<{ Params: { name: string } }>(
+    '/api/v1/channels/:name/tuf',
+    {
+      schema: {
+        summary: "The state of the channel's signed repodata root: its version, when it expires, who renews it",
+        description:
+          'keys=server: the server holds the root keys and renews the root before it expires; keys=offline: the owner must sign a new root (provena tuf sign-root) before `expires`; `warning` is set within 30 days of that.',
+        tags: ['channels'],
+        security: bearer,
+        params: channelParams,
+        response: {
+          200: {
+            type: 'object',
+            required: ['root_version', 'root_expires', 'root_expires_in_seconds', 'root_keys'],
+            properties: {
+              root_version: { type: 'integer' },
+              root_expires: { type: 'string', format: 'date-time' },
+              root_expires_in_seconds: { type: 'integer', description: 'negative once expired' },
+              root_keys: { type: 'string', enum: ['server', 'offline'] },
+              warning: { type: 'string' },
+            },
+          },
+          ...errors(401, 403, 404),
+        },
+      },
+    },
+    async (req) => {
+      const tuf = s.tuf;
+      if (!tuf) throw notFound('tuf_disabled', 'this server does not sign repodata');
+      const channel = await s.access.require(await principalOf(req, s.access), req.params.name, 'admin');
+      const r = await tuf.rootStatus(channel.name);
+      return { root_version: r.version, root_expires: r.expires, root_expires_in_seconds: r.expiresInSeconds, root_keys: r.keys, ...(r.warning ? { warning: r.warning } : {}) };
+    },
+  );
 
   app.put<{ Params: { name: string }; Body: unknown }>(
     '/api/v1/channels/:name/tuf/root',
