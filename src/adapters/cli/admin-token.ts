@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Settings } from '../config/settings.ts';
 import { usageError } from './cli-error.ts';
-import { fsyncDir } from './backup-files.ts';
+import { writeFileDurably } from '../files/durable-file.ts';
 
 export const ADMIN_TOKEN_FILE = 'admin-token';
 const MIN_LENGTH = 16;
@@ -20,16 +20,7 @@ export function newAdminToken(): string {
 /** Atomically replaces DATA/admin-token (0600): a reader sees the old token or the new, never a mix. */
 export function writeAdminToken(dataDir: string, token: string): string {
   const file = path.join(dataDir, ADMIN_TOKEN_FILE);
-  const tmp = path.join(dataDir, `.tmp-admin-token-${randomBytes(6).toString('hex')}`);
-  const fd = fs.openSync(tmp, 'wx', 0o600);
-  try {
-    fs.writeFileSync(fd, `${token}\n`);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-  fsyncDir(dataDir);
+  writeFileDurably(file, `${token}\n`, { how: 'replace', mode: 0o600 });
   return file;
 }
 

@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseAttestation } from '../../core/attest/bundle.ts';
 import { normalizeChannelUrl, targetChannelProblem } from '../../core/attest/channel-url.ts';
@@ -11,6 +10,7 @@ import { CliError, usageError } from './cli-error.ts';
 import { parse } from './run-cli.ts';
 import { processIo, type Io } from './cli-io.ts';
 import { hashFile } from './file-digest.ts';
+import { writeFileDurably } from '../files/durable-file.ts';
 
 export const SIGNING_OPTIONS = {
   'identity-token': { type: 'string' },
@@ -183,12 +183,9 @@ export async function sigstoreIdToken(config: SigningConfig, env: NodeJS.Process
 
 
 function writeAtomically(file: string, text: string): void {
-  const tmp = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.tmp-${process.pid}`);
   try {
-    fs.writeFileSync(tmp, text);
-    fs.renameSync(tmp, file);
+    writeFileDurably(file, text, { how: 'replace' });
   } catch (e) {
-    fs.rmSync(tmp, { force: true });
     throw usageError(`cannot write ${file}: ${(e as Error).message}`);
   }
 }

@@ -99,11 +99,4 @@ export function isEmptyOrMissing(dir: string): boolean {
   }
 }
 
-export function fsyncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
+export { fsyncDir } from '../files/durable-file.ts';

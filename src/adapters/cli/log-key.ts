@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { type SignerKey, formatSignerKey, generateSignerKey, isValidKeyName, parseSignerKey } from '../../core/tlog/note-keys.ts';
 import { isProvenaError } from '../../core/errors.ts';
 import { SettingsError, type Settings } from '../config/settings.ts';
+import { writeFileDurably } from '../files/durable-file.ts';
 
 export interface LogIdentity {
   key: SignerKey;
@@ -32,7 +32,11 @@ export function loadLogIdentity(dataDir: string, settings: Pick<Settings, 'log_k
   const origin = settings.log_origin ?? defaultLogOrigin(settings.public_url);
   if (!isValidKeyName(origin)) throw new SettingsError(`setting log_origin: ${JSON.stringify(origin)} cannot name a key (no spaces or "+")`);
   const key = generateSignerKey(origin);
-  writeSecretFile(file, `${formatSignerKey(key)}\n`);
+  if (!writeFileDurably(file, `${formatSignerKey(key)}\n`, { how: 'create', mode: 0o600 })) {
+    // another process sharing the data directory made one first: everyone signs with that one
+    const theirs = parseKey(readKeyFile(file, file), file);
+    return { key: theirs, origin: settings.log_origin ?? theirs.name, generatedAt: null };
+  }
   return { key, origin, generatedAt: file };
 }
 
@@ -60,25 +64,3 @@ function parseKey(text: string, where: string): SignerKey {
   }
 }
 
-/** Durable before it is used: written to a temporary name, fsynced, then linked (never overwrites). */
-function writeSecretFile(file: string, text: string): void {
-  const tmp = path.join(path.dirname(file), `.tmp-log-key-${randomBytes(6).toString('hex')}`);
-  const fd = fs.openSync(tmp, 'wx', 0o600);
-  try {
-    fs.writeFileSync(fd, text);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  try {
-    fs.linkSync(tmp, file);
-  } finally {
-    fs.rmSync(tmp, { force: true });
-  }
-  const dir = fs.openSync(path.dirname(file), 'r');
-  try {
-    fs.fsyncSync(dir);
-  } finally {
-    fs.closeSync(dir);
-  }
-}

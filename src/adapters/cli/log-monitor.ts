@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { parsePackageFilename } from '../../core/conda/filename.ts';
 import { isProvenaError } from '../../core/errors.ts';
 import { type Checkpoint, openCheckpoint, parseCheckpoint } from '../../core/tlog/checkpoint.ts';
@@ -14,6 +13,7 @@ import { checkLogUpdate } from '../../core/tlog/monitor.ts';
 import { TileHashReader } from '../../core/tlog/tile-hash-reader.ts';
 import { CliError, usageError } from './cli-error.ts';
 import { LogClient } from './log-client.ts';
+import { writeFileDurably } from '../files/durable-file.ts';
 
 /** What the monitor remembers between runs: the log it follows and the last checkpoint it verified. */
 interface MonitorState {
@@ -254,7 +254,5 @@ function readState(file: string): MonitorState | null {
 
 /** Replaced atomically, so an interrupted run leaves the last verified state, never half a file. */
 function writeState(file: string, state: MonitorState): void {
-  const tmp = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.tmp-${process.pid}`);
-  fs.writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
-  fs.renameSync(tmp, file);
+  writeFileDurably(file, `${JSON.stringify(state, null, 2)}\n`, { how: 'replace' });
 }

@@ -21,7 +21,7 @@ import { isProvenaError } from '../../core/errors.ts';
 import { openBlobs, openStore } from './backends.ts';
 import { loadLogIdentity } from './log-key.ts';
 import { CliError, usageError } from './cli-error.ts';
-import { fsyncDir } from './backup-files.ts';
+import { fsyncDir, writeFileDurably } from '../files/durable-file.ts';
 import { runningServer } from './server-pid.ts';
 
 export async function rotateLogKey(settings: Settings, out: (line: string) => void): Promise<void> {
@@ -38,7 +38,7 @@ export async function rotateLogKey(settings: Settings, out: (line: string) => vo
   const current = formatVerifierKey(verifierKeyOf(identity.key));
   const nextFile = path.join(dataDir, 'log-key.next');
   const next = fs.existsSync(nextFile) ? parseSignerKey(fs.readFileSync(nextFile, 'utf8').trim()) : generateSignerKey(identity.key.name);
-  if (!fs.existsSync(nextFile)) writeDurable(nextFile, `${formatSignerKey(next)}\n`);
+  if (!fs.existsSync(nextFile)) writeFileDurably(nextFile, `${formatSignerKey(next)}\n`, { how: 'create', mode: 0o600 });
   const announced = formatVerifierKey(verifierKeyOf(next));
 
   const store = await openStore(settings, dataDir);
@@ -74,13 +74,4 @@ export async function rotateLogKey(settings: Settings, out: (line: string) => vo
   out(`provena: announced in the log (a key_rotation entry under a checkpoint signed by ${current} and the new key); publish the new key, start the server`);
 }
 
-function writeDurable(file: string, text: string): void {
-  const fd = fs.openSync(file, 'wx', 0o600);
-  try {
-    fs.writeFileSync(fd, text);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fsyncDir(path.dirname(file));
-}
+

@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { SigstoreTrustRoot } from '../../core/attest/trust-root.ts';
 import { isProvenaError, type ProvenaError } from '../../core/errors.ts';
 import { ruleFromFlags, type IdentityRule } from '../../core/policy/identity.ts';
@@ -10,6 +9,7 @@ import { ServerLog, type LogMemory, type LogSummary } from '../../core/verify/lo
 import { loadTrustRoots, type TrustRootSource } from '../sigstore/trusted-roots.ts';
 import { CliError, usageError } from './cli-error.ts';
 import { Http, HttpLogSource, redact, serverOf } from './verify-http.ts';
+import { writeFileDurably } from '../files/durable-file.ts';
 
 /** Options every verify command takes. */
 export const TRUST_OPTIONS = {
@@ -176,9 +176,7 @@ function readState(file: string): LogStateFile {
 
 /** Replaced atomically: an interrupted run leaves the last state, never half a file. */
 function writeState(file: string, state: LogStateFile): void {
-  const tmp = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.tmp-${process.pid}`);
-  fs.writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
-  fs.renameSync(tmp, file);
+  writeFileDurably(file, `${JSON.stringify(state, null, 2)}\n`, { how: 'replace' });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import { DownloadHTTPError } from 'tuf-js/dist/error.js';
 import { buildTrustRoot, type SigstoreTrustRoot } from '../../core/attest/trust-root.ts';
 import { isProvenaError } from '../../core/errors.ts';
 import { refreshedRootFile, type SigstoreInstance } from './trusted-roots.ts';
+import { writeFileDurably } from '../files/durable-file.ts';
 
 /**
  * `provena trust-root update`: fetches Sigstore's `trusted_root.json` through a real TUF client (tuf-js's
@@ -228,20 +229,11 @@ function readIfPresent(file: string): Buffer | null {
   }
 }
 
-/** Write next to the destination, flush, then rename: a reader sees the old file or the new one, never half. */
+/** Replaces a file durably; a failure is the update's own error, naming the file. */
 function writeAtomically(file: string, bytes: Buffer): void {
-  const tmp = `${file}.${process.pid}.tmp`;
   try {
-    const fd = fs.openSync(tmp, 'w', 0o644);
-    try {
-      fs.writeSync(fd, bytes);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
+    writeFileDurably(file, bytes, { how: 'replace' });
   } catch (e) {
-    fs.rmSync(tmp, { force: true });
     throw new TrustRootUpdateError('setup', `cannot write ${file}: ${(e as Error).message}`);
   }
 }

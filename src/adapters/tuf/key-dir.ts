@@ -1,9 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createPrivateKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { Key } from '@tufjs/models';
 import type { TufKeyring } from '../../core/tuf/keyring.ts';
 import { signerOf, type TufSigner } from '../../core/tuf/signer.ts';
+import { writeFileDurably } from '../files/durable-file.ts';
 
 const BOOTSTRAP_ROLES = ['root', 'targets', 'snapshot', 'timestamp'] as const;
 
@@ -72,13 +73,5 @@ export class KeyDirKeyring implements TufKeyring {
 export function writeNewKey(file: string): void {
   const { privateKey } = generateKeyPairSync('ed25519');
   const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
-  const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  fs.writeFileSync(tmp, pem, { mode: 0o600, flag: 'wx' });
-  try {
-    fs.linkSync(tmp, file);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-  } finally {
-    fs.rmSync(tmp, { force: true });
-  }
+  writeFileDurably(file, pem, { how: 'create', mode: 0o600 });
 }
