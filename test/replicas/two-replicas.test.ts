@@ -18,7 +18,7 @@ import { ADMIN_TOKEN, api, startServer, type RunningServer } from '../support/se
 import { sha256Hex, uploadRaw } from '../support/upload.ts';
 
 const UPLOADS = 200;
-const IN_FLIGHT = 12;
+const IN_FLIGHT = 50; // uploads in flight at once, over both replicas
 const KILL_AFTER = 60; // acknowledged uploads before replica B is killed
 const RESTART_AFTER = 100; // ... and before it is started again
 

@@ -5,6 +5,7 @@ import { createApp } from '../../app.ts';
 import { ChannelImport, type ImportSubdir } from '../../core/channel/channel-import.ts';
 import { validateChannelName } from '../../core/channel/channels.ts';
 import { isKnownSubdir } from '../../core/conda/platforms.ts';
+import { RepodataScanner, RepodataSyntaxError, type RepodataPart } from '../../core/conda/repodata-scanner.ts';
 import { isProvenaError } from '../../core/errors.ts';
 import type { Settings } from '../config/settings.ts';
 import { openBlobs, openStore } from './backends.ts';
@@ -23,7 +24,7 @@ import { ProgressBar } from './progress.ts';
  */
 export async function importCommand(source: string, channelName: string, settings: Settings): Promise<number> {
   const channel = checkChannelName(channelName);
-  const subdirs = readSource(source);
+  const subdirs = await readSource(source);
   const dataDir = path.resolve(settings.data);
   fs.mkdirSync(dataDir, { recursive: true });
   // its own spool, next to the blobs (a rename away on the file store); never the server's DATA/tmp,
@@ -51,8 +52,8 @@ export async function importCommand(source: string, channelName: string, setting
         await s.channels.create({ kind: 'admin' }, { name: channel });
         process.stderr.write(`provena: created channel ${channel} (public)\n`);
       }
-      const total = subdirs.reduce((n, sd) => n + sd.records.length, 0);
-      process.stderr.write(`provena: importing ${total} files into ${channel} (${subdirs.map((sd) => `${sd.subdir}: ${sd.records.length}`).join(', ')})\n`);
+      const total = subdirs.reduce((n, sd) => n + sd.count, 0);
+      process.stderr.write(`provena: importing ${total} files into ${channel} (${subdirs.map((sd) => `${sd.subdir}: ${sd.count}`).join(', ')})\n`);
       const bar = new ProgressBar(`import ${channel}`, total, 'items');
       const importer = new ChannelImport({
         store,
@@ -99,48 +100,84 @@ function checkChannelName(name: string): string {
 }
 
 /** The subdirs to import: `DIR/SUBDIR/repodata.json` for each platform subdir, or the one file given. */
-function readSource(source: string): ImportSubdir[] {
+export async function readSource(source: string): Promise<ImportSubdir[]> {
   let stat;
   try {
     stat = fs.statSync(source);
   } catch {
     throw usageError(`${source} does not exist; give a channel directory (SUBDIR/repodata.json + packages) or a repodata.json`);
   }
-  if (stat.isFile()) return [readRepodata(source)];
-  if (fs.existsSync(path.join(source, 'repodata.json'))) return [readRepodata(path.join(source, 'repodata.json'))];
-  const subdirs = fs
+  if (stat.isFile()) return [await readRepodata(source)];
+  if (fs.existsSync(path.join(source, 'repodata.json'))) return [await readRepodata(path.join(source, 'repodata.json'))];
+  const files = fs
     .readdirSync(source, { withFileTypes: true })
     .filter((e) => e.isDirectory() && isKnownSubdir(e.name) && fs.existsSync(path.join(source, e.name, 'repodata.json')))
-    .map((e) => readRepodata(path.join(source, e.name, 'repodata.json')));
-  if (subdirs.length === 0) {
+    .map((e) => path.join(source, e.name, 'repodata.json'));
+  if (files.length === 0) {
     throw usageError(`${source} has no SUBDIR/repodata.json; index it first (provena index ${source}) or give a repodata.json`);
   }
+  const subdirs: ImportSubdir[] = [];
+  for (const file of files) subdirs.push(await readRepodata(file));
   return subdirs.sort((a, b) => a.subdir.localeCompare(b.subdir));
 }
 
-function readRepodata(file: string): ImportSubdir {
-  let data: unknown;
-  try {
-    data = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw usageError(`${file} is not readable JSON: ${(e as Error).message}`);
-  }
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw usageError(`${file} is not a repodata.json (not a JSON object)`);
-  const repodata = data as { info?: { subdir?: unknown }; packages?: unknown; 'packages.conda'?: unknown };
+/**
+ * A repodata.json to import, read twice as a stream and never whole (a conda-forge subdir is ~250 MB):
+ * once now to check it all (JSON, structure, file names, its subdir), so a broken file stops the
+ * import before anything is stored, and once while importing, a record at a time.
+ */
+async function readRepodata(file: string): Promise<ImportSubdir> {
   const dir = path.dirname(path.resolve(file));
-  const subdir = typeof repodata.info?.subdir === 'string' ? repodata.info.subdir : path.basename(dir);
-  if (!isKnownSubdir(subdir)) {
-    throw usageError(`${file}: cannot tell its subdir (info.subdir is ${JSON.stringify(repodata.info?.subdir)}, the directory is ${path.basename(dir)})`);
-  }
-  const records: [string, Record<string, unknown>][] = [];
-  for (const field of ['packages', 'packages.conda'] as const) {
-    const group = repodata[field];
-    if (group === undefined) continue;
-    if (typeof group !== 'object' || group === null || Array.isArray(group)) throw usageError(`${file}: "${field}" is not an object`);
-    for (const [filename, record] of Object.entries(group)) {
-      if (filename.includes('/') || filename.includes('\\')) throw usageError(`${file}: ${JSON.stringify(filename)} is not a file name`);
-      records.push([filename, record as Record<string, unknown>]);
+  let info: { subdir?: unknown } | undefined;
+  let count = 0;
+  for await (const part of repodataParts(file)) {
+    if (part.kind === 'field') {
+      if (part.key === 'info') info = parseRaw(file, 'info', part.raw) as { subdir?: unknown } | undefined;
+      continue;
     }
+    if (part.filename.includes('/') || part.filename.includes('\\')) throw usageError(`${file}: ${JSON.stringify(part.filename)} is not a file name`);
+    parseRaw(file, part.filename, part.raw);
+    count++;
   }
-  return { subdir, records, fileOf: (filename) => path.join(dir, filename) };
+  const subdir = typeof info?.subdir === 'string' ? info.subdir : path.basename(dir);
+  if (!isKnownSubdir(subdir)) {
+    throw usageError(`${file}: cannot tell its subdir (info.subdir is ${JSON.stringify(info?.subdir)}, the directory is ${path.basename(dir)})`);
+  }
+  return {
+    subdir,
+    count,
+    async *records() {
+      for await (const part of repodataParts(file)) {
+        if (part.kind === 'record') yield [part.filename, JSON.parse(part.raw) as Record<string, unknown>] as const;
+      }
+    },
+    fileOf: (filename) => path.join(dir, filename),
+  };
+}
+
+/** The parts of a repodata.json (top-level fields, records), read in 1 MiB chunks. */
+async function* repodataParts(file: string): AsyncGenerator<RepodataPart> {
+  const parts: RepodataPart[] = [];
+  const scanner = new RepodataScanner((p) => parts.push(p));
+  try {
+    for await (const chunk of fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 1024 * 1024 })) {
+      scanner.feed(chunk as string);
+      for (const p of parts.splice(0)) yield p;
+    }
+    scanner.end();
+  } catch (e) {
+    if (e instanceof RepodataSyntaxError) throw usageError(`${file} is not a valid repodata.json: ${e.message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== undefined) throw usageError(`cannot read ${file} (${code})`);
+    throw e;
+  }
+  for (const p of parts.splice(0)) yield p;
+}
+
+function parseRaw(file: string, what: string, raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch (e) {
+    throw usageError(`${file} is not readable JSON: the value of ${JSON.stringify(what)}: ${(e as Error).message}`);
+  }
 }

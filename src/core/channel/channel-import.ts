@@ -15,8 +15,10 @@ import { placeStaticFiles } from './static-layout.ts';
 /** One subdir of an existing channel: its repodata records and where each file is on local disk. */
 export interface ImportSubdir {
   subdir: string;
-  /** `packages` and `packages.conda` of the source repodata, by filename */
-  records: ReadonlyArray<readonly [string, Record<string, unknown>]>;
+  /** how many records `records()` yields (for progress) */
+  count: number;
+  /** `packages` and `packages.conda` of the source repodata, by filename, read as a stream */
+  records(): AsyncIterable<readonly [string, Record<string, unknown>]>;
   /** the local path of a package file (it may not exist) */
   fileOf(filename: string): string;
 }
@@ -52,6 +54,18 @@ export interface ImportDeps {
 
 const IMPORTER: Principal = { kind: 'admin' };
 
+interface Candidate {
+  filename: string;
+  record: PackageRecord;
+}
+
+/** A file the channel already holds, as far as comparing it with a source record needs. */
+interface Present {
+  sha256: string;
+  md5: string;
+  size: number;
+}
+
 /**
  * Loads an existing channel's files (a mirror, a conda-index directory) into a channel: the repodata
  * records as the source has them (patched metadata and all), each file's bytes streamed once through
@@ -83,15 +97,25 @@ export class ChannelImport {
 
   private async importSubdir(channel: string, source: ImportSubdir, report: ImportReport, progress?: ImportProgress): Promise<void> {
     const { subdir } = source;
-    const existing = new Map((await this.deps.store.packages.list(channel, subdir)).map((p) => [p.filename, p]));
+    // what the channel holds already, by filename: only what a comparison needs (bounded per record)
+    const existing = new Map<string, Present>();
+    for await (const { filename, record } of this.deps.store.packages.scan(channel, subdir, { order: 'filename' })) {
+      existing.set(filename, { sha256: record.sha256 ?? '', md5: record.md5 ?? '', size: record.size ?? -1 });
+    }
     const refuse = (filename: string, reason: string) => {
       report.refused.push({ subdir, filename, reason });
       progress?.file(subdir, filename, 'refused', reason);
     };
-    // checked in order; stored `concurrency` files at a time (their fsyncs and requests overlap);
-    // committed `batchSize` records per transaction
-    const candidates: { filename: string; record: PackageRecord }[] = [];
-    for (const [filename, raw] of source.records) {
+    // read as a stream and checked in order; stored `concurrency` files at a time (their fsyncs and
+    // requests overlap); committed `batchSize` records per transaction, so memory holds one batch
+    let candidates: Candidate[] = [];
+    const seen = new Set<string>();
+    for await (const [filename, raw] of source.records()) {
+      if (seen.has(filename)) {
+        refuse(filename, 'the source lists it twice');
+        continue;
+      }
+      seen.add(filename);
       const record = checkRecord(filename, raw, subdir);
       if (typeof record === 'string') {
         refuse(filename, record);
@@ -106,38 +130,52 @@ export class ChannelImport {
       } else {
         refuse(filename, `the channel holds another ${filename} (sha256 ${present.sha256}); remove it first to import this one`);
       }
+      if (candidates.length >= this.batchSize) {
+        await this.importBatch(channel, source, candidates, report, refuse, progress);
+        candidates = [];
+      }
     }
-    for (let at = 0; at < candidates.length; at += this.batchSize) {
-      const batch: StoredPackage[] = [];
-      await eachConcurrently(candidates.slice(at, at + this.batchSize), this.concurrency, async ({ filename, record }) => {
-        const stored = await this.storeFile(source.fileOf(filename), record).catch((e: unknown) => {
-          if (isProvenaError(e)) return e.detail;
-          const code = (e as NodeJS.ErrnoException).code;
-          if (code === 'ENOENT') return `${source.fileOf(filename)} does not exist`;
-          if (code === 'EACCES' || code === 'EISDIR') return `cannot read ${source.fileOf(filename)} (${code})`;
-          throw e;
-        });
-        if (typeof stored === 'string') return refuse(filename, stored);
-        batch.push({
-          channel,
-          subdir,
-          filename,
-          sha256: stored.sha256,
-          md5: stored.md5,
-          size: stored.size,
-          record: { ...record, sha256: stored.sha256, md5: stored.md5, size: stored.size },
-          about: null,
-          uploadedAt: this.deps.clock.now().toISOString(),
-          uploadedBy: 'import',
-          attestationsSha256: null,
-        });
-        report.bytes += stored.size;
+    if (candidates.length > 0) await this.importBatch(channel, source, candidates, report, refuse, progress);
+  }
+
+  private async importBatch(
+    channel: string,
+    source: ImportSubdir,
+    candidates: readonly Candidate[],
+    report: ImportReport,
+    refuse: (filename: string, reason: string) => void,
+    progress?: ImportProgress,
+  ): Promise<void> {
+    const { subdir } = source;
+    const batch: StoredPackage[] = [];
+    await eachConcurrently(candidates, this.concurrency, async ({ filename, record }) => {
+      const stored = await this.storeFile(source.fileOf(filename), record).catch((e: unknown) => {
+        if (isProvenaError(e)) return e.detail;
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') return `${source.fileOf(filename)} does not exist`;
+        if (code === 'EACCES' || code === 'EISDIR') return `cannot read ${source.fileOf(filename)} (${code})`;
+        throw e;
       });
-      // in source order, so the log reads like the repodata
-      const order = new Map(candidates.slice(at, at + this.batchSize).map((c, i) => [c.filename, i]));
-      batch.sort((a, b) => order.get(a.filename)! - order.get(b.filename)!);
-      if (batch.length > 0) await this.commit(batch, report, refuse, progress);
-    }
+      if (typeof stored === 'string') return refuse(filename, stored);
+      batch.push({
+        channel,
+        subdir,
+        filename,
+        sha256: stored.sha256,
+        md5: stored.md5,
+        size: stored.size,
+        record: { ...record, sha256: stored.sha256, md5: stored.md5, size: stored.size },
+        about: null,
+        uploadedAt: this.deps.clock.now().toISOString(),
+        uploadedBy: 'import',
+        attestationsSha256: null,
+      });
+      report.bytes += stored.size;
+    });
+    // in source order, so the log reads like the repodata
+    const order = new Map(candidates.map((c, i) => [c.filename, i]));
+    batch.sort((a, b) => order.get(a.filename)! - order.get(b.filename)!);
+    if (batch.length > 0) await this.commit(batch, report, refuse, progress);
   }
 
   /** The file's bytes, hashed on their way to the spool, checked, then made durable in the blob store. */
@@ -238,7 +276,7 @@ function digestMismatch(record: PackageRecord, got: { sha256: string; md5: strin
   return null;
 }
 
-function sameContent(present: StoredPackage, record: PackageRecord): boolean {
+function sameContent(present: Present, record: PackageRecord): boolean {
   if (record.sha256 !== undefined) return present.sha256 === record.sha256;
   return present.md5 === record.md5 && (record.size === undefined || present.size === record.size);
 }
