@@ -30,9 +30,11 @@ import { verifyEnvSection } from './sections/verify-env.ts';
 import { repodataScaleSection } from './sections/repodata-scale.ts';
 import { tufSection } from './sections/tuf.ts';
 import { rateLimitSection } from './sections/rate-limit.ts';
+import { replicasSection } from './sections/replicas.ts';
+import { importSection } from './sections/import.ts';
 
 /** In print order. Later issues append their sections here. */
-const SECTIONS: Section[] = [downloadSection, conditionalSection, ingestSection, tlogSection, tlogUploadSection, attestSection, verifyEnvSection, webSection, rateLimitSection, tufSection, repodataScaleSection];
+const SECTIONS: Section[] = [downloadSection, conditionalSection, ingestSection, tlogSection, tlogUploadSection, attestSection, verifyEnvSection, webSection, rateLimitSection, tufSection, repodataScaleSection, replicasSection, importSection];
 
 /** The whole bench stops by itself after this, whatever happens. */
 const HARD_LIMIT_MS = 10 * 60_000;

@@ -97,7 +97,17 @@ export function createApp(deps: AppDeps): App {
   });
   const tuf =
     deps.tuf &&
-    new TufService({ store: deps.store, blobs: deps.blobs, keys: deps.tuf.keys, clock, spool, expiry: { ...DEFAULT_EXPIRY, ...deps.tuf.expiry }, log });
+    new TufService({
+      store: deps.store,
+      blobs: deps.blobs,
+      keys: deps.tuf.keys,
+      clock,
+      spool,
+      expiry: { ...DEFAULT_EXPIRY, ...deps.tuf.expiry },
+      log,
+      telemetry: metrics,
+      warn: (message, fields) => http.log.warn(fields, message),
+    });
   if (tuf) repodataListeners.push(tuf);
   const services: AppServices = {
     store: deps.store,

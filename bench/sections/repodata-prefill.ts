@@ -4,7 +4,7 @@
  * record, renamed `NAME-xK` for the K-th copy, so names, versions, builds, depends and the number of
  * records per name follow the real distribution; digests and sizes varied per record), written with
  * raw prepared statements (synchronous=OFF) into the tables the migrations make, plus each name's
- * shard, built by the server's own code, and the repodata bookkeeping (0006_repodata_state) saying
+ * shard and current_repodata part, built by the server's own code, and the repodata bookkeeping (0006_repodata_state) saying
  * that every shard is built and the index and full files are not. Only the bench fills a store this way.
  */
 import { createHash } from 'node:crypto';
@@ -14,7 +14,10 @@ import SqliteDatabase from 'better-sqlite3';
 import { KyselyStore } from '../../src/adapters/store/kysely-store.ts';
 import { openSqlite } from '../../src/adapters/store/sqlite/open-sqlite.ts';
 import type { PackageRecord } from '../../src/core/conda/types.ts';
+import { pythonJsonString } from '../../src/core/repodata/python-json.ts';
+import { recordFragment } from '../../src/core/repodata/record-fragment.ts';
 import { buildShard, shardPath } from '../../src/core/repodata/shards.ts';
+import { newestOfName } from '../../src/core/repodata/current-stream.ts';
 import { PROJECT_ROOT } from '../lib/provena-process.ts';
 
 const REPODATA_DIR = join(PROJECT_ROOT, '..', 'shared', 'data', 'repodata');
@@ -41,6 +44,23 @@ export function realTemplates(): Map<string, Template[]> {
   return byName;
 }
 
+// Each template's two texts (the `record` column's JSON and the stored repodata.json text) are
+// serialised once with placeholders, then filled per copy: a 1M-record fill spends its time in SQLite.
+const NAME_TOKEN = '"@@NAME@@"';
+const SHA_TOKEN = '@@SHA256@@';
+const MD5_TOKEN = '@@MD5@@';
+const SIZE_TOKEN = '"@@SIZE@@"';
+const templateTexts = new WeakMap<PackageRecord, { json: string; fragment: string }>();
+function textsOf(template: PackageRecord, subdir: string): { json: string; fragment: string } {
+  let texts = templateTexts.get(template);
+  if (!texts) {
+    const tokens = { ...template, name: '@@NAME@@', subdir, sha256: '@@SHA256@@', md5: '@@MD5@@', size: '@@SIZE@@' } as unknown as PackageRecord;
+    texts = { json: JSON.stringify(tokens), fragment: recordFragment(tokens) };
+    templateTexts.set(template, texts);
+  }
+  return texts;
+}
+
 export async function prefillRepodata(dataDir: string, channel: string, subdir: string, count: number, templates: Map<string, Template[]>): Promise<{ names: number }> {
   const file = join(dataDir, 'provena.sqlite');
   mkdirSync(dataDir, { recursive: true });
@@ -53,9 +73,9 @@ export async function prefillRepodata(dataDir: string, channel: string, subdir: 
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = OFF');
   const insertPackage = db.prepare(
-    'INSERT INTO packages (channel, subdir, filename, name, sha256, md5, size, record, about, uploaded_at, uploaded_by, attestations_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, NULL)',
+    'INSERT INTO packages (channel, subdir, filename, name, sha256, md5, size, record, fragment, about, uploaded_at, uploaded_by, attestations_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, NULL)',
   );
-  const insertShard = db.prepare('INSERT INTO repodata_shards (channel, subdir, name, changed, built, sha256) VALUES (?, ?, ?, 0, 0, ?)');
+  const insertShard = db.prepare('INSERT INTO repodata_shards (channel, subdir, name, changed, built, sha256, current) VALUES (?, ?, ?, 0, 0, ?, ?)');
   const shardDir = join(dataDir, 'blobs', 'channels', channel, subdir, 'shards');
   mkdirSync(shardDir, { recursive: true });
   const now = new Date().toISOString();
@@ -72,14 +92,18 @@ export async function prefillRepodata(dataDir: string, channel: string, subdir: 
       const sha256 = createHash('sha256').update(`${channel}/${i}`).digest('hex');
       const size = Math.max(1000, Math.round(Number(template.size ?? 100_000) * (0.5 + ((i * 7919) % 1000) / 1000)));
       const record = { ...template, name, subdir, sha256, md5: sha256.slice(0, 32), size } as PackageRecord;
-      insertPackage.run(channel, subdir, filename, name, sha256, record.md5, size, JSON.stringify(record), now, 'bench');
+      const texts = textsOf(template, subdir);
+      const fill = (text: string, nameText: string) =>
+        text.replace(NAME_TOKEN, nameText).replace(SHA_TOKEN, sha256).replace(MD5_TOKEN, record.md5 as string).replace(SIZE_TOKEN, String(size));
+      insertPackage.run(channel, subdir, filename, name, sha256, record.md5, size, fill(texts.json, JSON.stringify(name)), fill(texts.fragment, pythonJsonString(name)), now, 'bench');
       (filename.endsWith('.conda') ? packagesConda : packages).set(filename, record);
       i++;
     }
     if (packages.size + packagesConda.size === 0) return;
     const shard = buildShard({ packages, packagesConda });
     writeFileSync(join(dataDir, 'blobs', 'channels', channel, subdir, shardPath(shard.sha256)), shard.bytes);
-    insertShard.run(channel, subdir, name, Buffer.from(shard.sha256).toString('hex'));
+    const named = [...packages, ...packagesConda].map(([filename, record]) => ({ filename, record }));
+    insertShard.run(channel, subdir, name, Buffer.from(shard.sha256).toString('hex'), JSON.stringify(newestOfName(named)));
     names++;
   });
   for (let copy = 0; i < count; copy++) {

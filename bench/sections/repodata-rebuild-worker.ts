@@ -13,10 +13,17 @@ import { RepodataPublisher } from '../../src/core/channel/repodata-publisher.ts'
 
 const [dataDir, channel, subdir] = process.argv.slice(2) as [string, string, string];
 const store = new KyselyStore(openSqlite(join(dataDir, 'provena.sqlite')));
+await store.migrate(); // as the server does on start
 // the server's settings: a big subdir's full files come from the debounced rebuild, here at once
+let finished = false;
 const publisher = new RepodataPublisher(store, new FsBlobStore(join(dataDir, 'blobs')), [], undefined, {
   debounceMs: 0,
   spoolDir: join(dataDir, 'tmp'),
+  onError: (err) => {
+    if (finished) return; // the lease's release after the store was closed below: the build itself is recorded
+    process.stderr.write(`rebuild failed: ${String((err as Error).stack ?? err)}\n`);
+    process.exit(1);
+  },
 });
 const rssBefore = process.memoryUsage().rss;
 const t0 = process.hrtime.bigint();
@@ -28,4 +35,5 @@ for (;;) {
 }
 const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
 process.stdout.write(`${JSON.stringify({ seconds, peakRssBytes: process.resourceUsage().maxRSS * 1024, rssBeforeBytes: rssBefore })}\n`);
+finished = true;
 await store.close();

@@ -72,6 +72,7 @@ export const SERVE_OPTIONS = {
   'blobs-dir': { type: 'string' },
   'tuf-key-dir': { type: 'string' },
   'tuf-timestamp-seconds': { type: 'string' },
+  'tuf-root-seconds': { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
 /** Runs one CLI command and returns its exit code; errors become one line on stderr. */

@@ -52,7 +52,7 @@ export async function serve(settings: Settings): Promise<void> {
     repodata: { syncRecords: settings.repodata_sync_records, debounceMs: settings.repodata_debounce_ms },
     tuf: {
       keys: new KeyDirKeyring(path.resolve(settings.tuf_key_dir ?? path.join(dataDir, 'tuf-keys'))),
-      expiry: { timestamp: settings.tuf_timestamp_seconds },
+      expiry: { timestamp: settings.tuf_timestamp_seconds, root: settings.tuf_root_seconds },
     },
     trustRoots: trust.roots,
     trustedPublishing: {

@@ -46,6 +46,8 @@ const SettingsSchema = z
     // signed repodata (TUF): the server's private keys, and how long a timestamp signature lasts
     tuf_key_dir: z.string().min(1).optional(),
     tuf_timestamp_seconds: z.coerce.number().int().min(2).max(30 * 86400).default(6 * 3600),
+    // how long a server-held root lasts; the server renews it at half (short values are for tests)
+    tuf_root_seconds: z.coerce.number().int().min(10).max(10 * 365 * 86400).default(365 * 86400),
     // Trusted Publishing: issuers, audience, upload token lifetime
     ...trustedPublishingSettings,
     // metadata in PostgreSQL instead of DATA/provena.sqlite: docs/configuration.md, "PostgreSQL"
@@ -106,6 +108,7 @@ export const SETTING_NAMES = [
   'shutdown_timeout_seconds',
   'tuf_key_dir',
   'tuf_timestamp_seconds',
+  'tuf_root_seconds',
   'oidc_default_issuers',
   'oidc_audience',
   'upload_token_ttl_seconds',

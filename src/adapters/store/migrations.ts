@@ -6,6 +6,7 @@ import { channelLimitsMigration } from './channel-limits-migration.ts';
 import { repodataStateMigration } from './repodata-state-migration.ts';
 import { tufMigration } from './tuf-migration.ts';
 import { logOpeningsMigration } from './log-openings-migration.ts';
+import { recordFragmentsMigration } from './record-fragments-migration.ts';
 
 /**
  * Schema migrations, in order, for every database Provena runs on. Written with Kysely's schema
@@ -67,6 +68,7 @@ const migrations: Record<string, Migration> = {
   '0006_repodata_state': repodataStateMigration,
   '0007_tuf': tufMigration,
   '0008_log_openings': logOpeningsMigration,
+  '0009_record_fragments': recordFragmentsMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

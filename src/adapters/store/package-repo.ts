@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { StoredPackage } from '../../core/channel/model.ts';
-import type { InsertOutcome, PackageRepo, SubdirRecord } from '../../core/channel/ports.ts';
+import type { InsertOutcome, PackageRepo, RecordFragment, SubdirRecord } from '../../core/channel/ports.ts';
+import { recordFragment } from '../../core/repodata/record-fragment.ts';
 import { byteOrder, KyselyRepodataStateRepo } from './repodata-state-repo.ts';
 import type { PackageRecord } from '../../core/conda/types.ts';
 import type { Database } from './schema.ts';
@@ -195,6 +196,29 @@ export class KyselyPackageRepo implements PackageRepo {
     }
   }
 
+  async *scanFragments(channel: string, subdir: string, opts: { format: 'conda' | 'tar.bz2'; pageSize?: number }): AsyncIterable<RecordFragment> {
+    const pageSize = opts.pageSize ?? 5000;
+    const filename = byteOrder(this.db, 'filename');
+    let after: string | undefined;
+    for (;;) {
+      let q = this.db
+        .selectFrom('packages')
+        // the parsed record only where no fragment is stored: a full rebuild reads each row's text once
+        .select((eb) => ['filename', 'fragment', eb.case().when('fragment', 'is', null).then(eb.ref('record')).end().as('legacy')])
+        .where('channel', '=', channel)
+        .where('subdir', '=', subdir)
+        .where('filename', 'like', opts.format === 'conda' ? '%.conda' : '%.tar.bz2');
+      if (after !== undefined) q = q.where(filename, '>', after);
+      const rows = await q.orderBy(filename).limit(pageSize).execute();
+      for (const r of rows) {
+        // rows written before 0009_record_fragments: serialised here, as every rebuild did before
+        yield { filename: r.filename, fragment: r.fragment ?? recordFragment(JSON.parse(r.legacy!) as PackageRecord) };
+      }
+      if (rows.length < pageSize) return;
+      after = rows[rows.length - 1]!.filename;
+    }
+  }
+
   async removed(channel: string, subdir: string): Promise<string[]> {
     const rows = await this.db
       .selectFrom('removed_files')
@@ -238,6 +262,7 @@ function toRow(pkg: StoredPackage): PackageRow {
     md5: pkg.md5,
     size: pkg.size,
     record: JSON.stringify(pkg.record),
+    fragment: recordFragment(pkg.record),
     about: pkg.about === null ? null : JSON.stringify(pkg.about),
     uploaded_at: pkg.uploadedAt,
     uploaded_by: pkg.uploadedBy,

@@ -61,10 +61,10 @@ export class KyselyRepodataStateRepo implements RepodataStateRepo {
     return rows.map((r) => r.name);
   }
 
-  async setShard(channel: string, subdir: string, name: string, sha256: string, generation: number): Promise<boolean> {
+  async setShard(channel: string, subdir: string, name: string, sha256: string, generation: number, current: string | null = null): Promise<boolean> {
     const result = await this.db
       .updateTable('repodata_shards')
-      .set({ sha256, built: generation })
+      .set({ sha256, built: generation, current })
       .where('channel', '=', channel)
       .where('subdir', '=', subdir)
       .where('name', '=', name)
@@ -82,6 +82,27 @@ export class KyselyRepodataStateRepo implements RepodataStateRepo {
       .where('sha256', 'is not', null)
       .execute();
     return new Map(rows.map((r) => [r.name, r.sha256!]));
+  }
+
+  async *currentParts(channel: string, subdir: string, pageSize = 5000): AsyncIterable<{ name: string; current: string | null }> {
+    const name = byteOrder(this.db, 'name');
+    let after: string | undefined;
+    for (;;) {
+      let q = this.db
+        .selectFrom('repodata_shards')
+        .select(['name', 'current', 'changed', 'built'])
+        .where('channel', '=', channel)
+        .where('subdir', '=', subdir);
+      if (after !== undefined) q = q.where(name, '>', after);
+      const rows = await q.orderBy(name).limit(pageSize).execute();
+      for (const r of rows) {
+        // a part older than the name's last change is no part
+        const fresh = r.built !== null && Number(r.built) >= Number(r.changed);
+        yield { name: r.name, current: fresh ? r.current : null };
+      }
+      if (rows.length < pageSize) return;
+      after = rows[rows.length - 1]!.name;
+    }
   }
 
   async claim(channel: string, subdir: string, artifact: RepodataArtifact, owner: string, nowMs: number, untilMs: number): Promise<boolean> {

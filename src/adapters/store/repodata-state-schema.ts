@@ -33,5 +33,7 @@ export interface RepodataStateTables {
     built: number | null;
     /** hex sha256 of the shard's bytes, its address */
     sha256: string | null;
+    /** JSON: what current_repodata.json takes from this name alone, as of `built` (0009_record_fragments) */
+    current: string | null;
   };
 }

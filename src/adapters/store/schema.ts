@@ -37,6 +37,8 @@ export interface Database extends LogTables, ProvenanceTables, TrustedPublishing
     md5: string;
     size: number | string | bigint;
     record: string;
+    /** the record as repodata.json writes it (0009_record_fragments); null on rows written before */
+    fragment: string | null;
     about: string | null;
     uploaded_at: string;
     uploaded_by: string;

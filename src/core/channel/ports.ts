@@ -73,6 +73,11 @@ export interface PackageRepo {
    * (name, filename); `format` keeps one of repodata.json's two sections.
    */
   scan(channel: string, subdir: string, opts: { order: 'filename' | 'name'; format?: 'conda' | 'tar.bz2'; pageSize?: number }): AsyncIterable<SubdirRecord>;
+  /**
+   * One section of a subdir's live records as repodata.json writes them (stored when each was written),
+   * in pages, ordered by filename in code point order: what a full rebuild concatenates without parsing.
+   */
+  scanFragments(channel: string, subdir: string, opts: { format: 'conda' | 'tar.bz2'; pageSize?: number }): AsyncIterable<RecordFragment>;
   removed(channel: string, subdir: string): Promise<string[]>;
   /** Subdirs of a channel that hold at least one live or removed file. */
   subdirs(channel: string): Promise<string[]>;
@@ -85,6 +90,12 @@ export interface PackageRepo {
 export interface SubdirRecord {
   filename: string;
   record: PackageRecord;
+}
+
+/** A record as a full rebuild reads it: its compact repodata.json text (record-fragment.ts). */
+export interface RecordFragment {
+  filename: string;
+  fragment: string;
 }
 
 export type RepodataArtifact = 'index' | 'full';
@@ -119,7 +130,13 @@ export interface RepodataStateRepo {
   /** Names changed after generation `since` (or whose shard was never built). */
   changedNames(channel: string, subdir: string, since: number): Promise<string[]>;
   /** Records a name's shard built from the records as of `generation`; false when a newer build is recorded. */
-  setShard(channel: string, subdir: string, name: string, sha256: string, generation: number): Promise<boolean>;
+  /** `current`: what current_repodata.json takes from this name alone (JSON, current-stream.ts `newestOfName`) */
+  setShard(channel: string, subdir: string, name: string, sha256: string, generation: number, current?: string | null): Promise<boolean>;
+  /**
+   * Each name's stored current_repodata part, by name in code point order, in pages; null where there is
+   * none or it predates the name's last change.
+   */
+  currentParts(channel: string, subdir: string, pageSize?: number): AsyncIterable<{ name: string; current: string | null }>;
   /** Every name with a built shard, and its hex sha256. */
   shardHashes(channel: string, subdir: string): Promise<Map<string, string>>;
   /** Takes the artifact's lease until `untilMs` if it is free, expired or already ours. */
@@ -243,6 +260,12 @@ export interface PublishedChannelFile {
  */
 export interface RepodataListener {
   subdirPublished(channel: string, subdir: string, files: readonly PublishedChannelFile[]): Promise<void>;
+  /**
+   * Set by a listener that wants each full file also under `SUBDIR/SHA256.FILE` (signed repodata): the
+   * publisher then writes it there first, links the plain name to it and passes that key; the listener
+   * deletes the copies it no longer needs. Without such a listener no copies are made.
+   */
+  readonly keepsHashedCopies?: boolean;
 }
 
 export const packageBlobKey = (sha256: string) => `pkgs/sha256/${sha256.slice(0, 2)}/${sha256}`;

@@ -3,8 +3,8 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { subdirFiles, type ChannelFile } from '../repodata/channel-files.ts';
-import { currentRepodataStreaming } from '../repodata/current-stream.ts';
-import { repodataChunks } from '../repodata/repodata-json.ts';
+import { currentRepodataStreaming, newestOfName } from '../repodata/current-stream.ts';
+import { repodataChunks, repodataFragmentChunks } from '../repodata/repodata-json.ts';
 import { buildShard, buildShardIndex, shardPath, SHARD_INDEX_FILENAME } from '../repodata/shards.ts';
 import { spoolJsonAndZst, type SpooledFile } from '../repodata/spooled-json.ts';
 import { compareCodePoints } from '../repodata/subdir-records.ts';
@@ -19,7 +19,6 @@ import {
   type RepodataArtifact,
   type RepodataListener,
   type RepodataState,
-  type SubdirRecord,
 } from './ports.ts';
 import { noTelemetry, secondsSince, type Telemetry } from '../telemetry.ts';
 
@@ -79,6 +78,13 @@ function etagOfSha256(sha256: string): string {
   return `"${sha256.slice(0, 32)}"`;
 }
 
+/**
+ * Where a full file's bytes also live under their sha256, when a listener keeps such copies: the name
+ * TUF consistent snapshots give a target (`SUBDIR/SHA256.repodata.json`, relative to the channel), so
+ * a static bucket serves signed repodata as it is (src/core/tuf/target-copies.ts agrees).
+ */
+export const hashedFileKey = (channel: string, subdir: string, sha256: string, file: string) => channelFileKey(channel, subdir, `${sha256}.${file}`);
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -112,6 +118,8 @@ export class RepodataPublisher {
   private readonly owner: string;
   private readonly leaseMs: number;
   private closed = false;
+  /** whether a listener (signed repodata) keeps the full files' content-addressed copies and prunes them */
+  private readonly hashedCopies: boolean;
 
   constructor(
     private readonly store: MetadataStore,
@@ -125,6 +133,7 @@ export class RepodataPublisher {
     this.spoolDir = options.spoolDir ?? os.tmpdir();
     this.owner = options.owner ?? `replica-${randomBytes(8).toString('hex')}`;
     this.leaseMs = options.leaseMs ?? 15_000;
+    this.hashedCopies = listeners.some((l) => l.keepsHashedCopies === true);
   }
 
   /**
@@ -225,7 +234,9 @@ export class RepodataPublisher {
       const key = channelFileKey(channel, subdir, shardPath(shard.sha256));
       // immutable and content-addressed: an existing shard already holds these bytes
       if ((await this.blobs.stat(key)) === null) await this.blobs.putBytes(key, shard.bytes);
-      await repo.setShard(channel, subdir, name, Buffer.from(shard.sha256).toString('hex'), generation);
+      // with it, what current_repodata.json takes from this name alone: full rebuilds read that, not every record
+      const current = JSON.stringify(newestOfName(records));
+      await repo.setShard(channel, subdir, name, Buffer.from(shard.sha256).toString('hex'), generation, current);
     }
     const shards = new Map<string, Uint8Array>();
     for (const [name, sha256] of await repo.shardHashes(channel, subdir)) shards.set(name, Buffer.from(sha256, 'hex'));
@@ -250,19 +261,24 @@ export class RepodataPublisher {
     const level = state.records >= this.syncRecords ? LARGE_SUBDIR_ZSTD_LEVEL : REPODATA_ZSTD_LEVEL;
     try {
       const removed = [...new Set(await this.store.packages.removed(channel, subdir))].sort(compareCodePoints);
-      const records = (format: 'conda' | 'tar.bz2') => entries(this.store.packages.scan(channel, subdir, { order: 'filename', format }));
+      // large subdirs compress on a worker thread: uploads keep the event loop meanwhile
+      const spoolOptions = { zstdInWorker: state.records >= this.syncRecords };
+      // each record's stored text, concatenated: nothing parsed, nothing serialised (record-fragment.ts)
+      const fragments = (format: 'conda' | 'tar.bz2') => this.store.packages.scanFragments(channel, subdir, { format });
       const full = await spoolJsonAndZst(
-        repodataChunks({ subdir, removed, packages: records('tar.bz2'), packagesConda: records('conda'), chunkSize: CHUNK_CHARS }),
+        repodataFragmentChunks({ subdir, removed, packages: fragments('tar.bz2'), packagesConda: fragments('conda'), chunkSize: CHUNK_CHARS }),
         spoolPath('repodata.json'),
         spoolPath('repodata.json.zst'),
         level,
         MEMORY_FILE_LIMIT,
+        spoolOptions,
       );
       spooled['repodata.json'] = full.json;
       spooled['repodata.json.zst'] = full.zst;
       const current = await currentRepodataStreaming({
         byName: () => this.store.packages.scan(channel, subdir, { order: 'name' }),
         lookup: async (name) => (await this.store.packages.listByName(channel, subdir, name)).records,
+        keptParts: () => repo.currentParts(channel, subdir),
       });
       const cur = await spoolJsonAndZst(
         repodataChunks({ subdir, removed, packages: current.packages, packagesConda: current.packagesConda, chunkSize: CHUNK_CHARS }),
@@ -270,13 +286,31 @@ export class RepodataPublisher {
         spoolPath('current_repodata.json.zst'),
         level,
         MEMORY_FILE_LIMIT,
+        spoolOptions,
       );
       spooled['current_repodata.json'] = cur.json;
       spooled['current_repodata.json.zst'] = cur.zst;
       const facts: Record<string, FileFacts> = {};
       for (const name of FULL_FILES) {
         const file = spooled[name]!;
-        await this.blobs.putFile(channelFileKey(channel, subdir, name), file.path);
+        const plain = channelFileKey(channel, subdir, name);
+        if (this.hashedCopies) {
+          // under its content address first (what signed repodata names), then at its plain name by a
+          // link: TUF's consistent snapshot costs no copy of a 250 MB file
+          const hashed = hashedFileKey(channel, subdir, file.sha256, name);
+          const existed = (await this.blobs.stat(hashed)) !== null;
+          if (!existed) await this.blobs.putFile(hashed, file.path);
+          try {
+            await this.blobs.link(hashed, plain);
+          } catch (e) {
+            if (!existed) throw e;
+            // the same bytes from an older version, pruned since we looked: from our spool file then
+            await this.blobs.putFile(hashed, file.path);
+            await this.blobs.link(hashed, plain);
+          }
+        } else {
+          await this.blobs.putFile(plain, file.path);
+        }
         facts[name] = { sha256: file.sha256, size: file.size };
       }
       if (!(await repo.markBuilt(channel, subdir, 'full', this.owner, generation, facts))) {
@@ -304,7 +338,8 @@ export class RepodataPublisher {
       const files: PublishedChannelFile[] = [];
       for (const name of FULL_FILES) {
         const f = state.fullFiles?.[name];
-        if (f) files.push({ path: name, key: channelFileKey(channel, subdir, name), ...f });
+        const key = this.hashedCopies && f ? hashedFileKey(channel, subdir, f.sha256, name) : channelFileKey(channel, subdir, name);
+        if (f) files.push({ path: name, key, ...f });
       }
       if (state.indexFile) files.push({ path: SHARD_INDEX_FILENAME, key: channelFileKey(channel, subdir, SHARD_INDEX_FILENAME), ...state.indexFile });
       for (const listener of this.listeners) await listener.subdirPublished(channel, subdir, files);
@@ -391,8 +426,4 @@ export class RepodataPublisher {
 
 function builtOf(state: RepodataState, artifact: RepodataArtifact): number {
   return artifact === 'index' ? state.indexBuilt : state.fullBuilt;
-}
-
-async function* entries(records: AsyncIterable<SubdirRecord>): AsyncGenerator<readonly [string, PackageRecord]> {
-  for await (const r of records) yield [r.filename, r.record] as const;
 }

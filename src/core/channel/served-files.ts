@@ -4,7 +4,7 @@ import type { AccessControl, Principal } from './access.ts';
 import { channelFileKey, packageBlobKey, sigsBlobKey, type BlobStore, type MetadataStore } from './ports.ts';
 import { contentEtag, type RepodataPublisher } from './repodata-publisher.ts';
 import { readSmallBlob } from './small-blob.ts';
-import { hashedTargetOf, tufTargetKey } from '../tuf/target-copies.ts';
+import { hashedTargetOf, legacyTufTargetKey, tufTargetKey } from '../tuf/target-copies.ts';
 
 /** What a channel URL answers with: stored bytes by key, or bytes made on the spot. */
 export type ServedFile =
@@ -82,7 +82,10 @@ export class ServedFiles {
     // signed repodata (TUF consistent snapshots): an immutable copy under the file's sha256
     const hashed = hashedTargetOf(file);
     if (hashed) {
-      const key = tufTargetKey(channel.name, subdir, hashed.sha256, hashed.file);
+      let key = tufTargetKey(channel.name, subdir, hashed.sha256, hashed.file);
+      // a copy pinned before copies moved next to the plain files
+      const legacy = legacyTufTargetKey(channel.name, subdir, hashed.sha256, hashed.file);
+      if ((await this.blobs.stat(key)) === null && (await this.blobs.stat(legacy)) !== null) key = legacy;
       return { source: 'blob', key, contentType: REPODATA_FILES[hashed.file]!, cacheControl: cache(IMMUTABLE), etag: `"${hashed.sha256}"` };
     }
 

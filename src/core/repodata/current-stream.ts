@@ -35,6 +35,56 @@ export interface CurrentSource {
   byName(): AsyncIterable<NamedRecord>;
   /** one name's live records, in any order */
   lookup(name: string): Promise<NamedRecord[]>;
+  /**
+   * Each name's `newestOfName` as stored with its shard (JSON), by name in code point order; null for a
+   * name without a current one (its records are then looked up). Without pins, this replaces the pass
+   * over every record; `undefined` (or too many nulls) means that pass.
+   */
+  keptParts?(): AsyncIterable<{ name: string; current: string | null }>;
+}
+
+/** A record current_repodata.json keeps on account of its own name, with its `.tar.bz2` twin's md5. */
+export interface KeptPart {
+  filename: string;
+  record: PackageRecord;
+  legacyMd5: string | null;
+}
+
+/**
+ * What current_repodata.json keeps from one name's records alone (its newest version, no pins): stored
+ * with the name's shard so a full rebuild reads these instead of every record. Order matters (it is the
+ * order the pass over every record keeps them in).
+ */
+export function newestOfName(records: readonly NamedRecord[]): KeptPart[] {
+  const g = groupOf(records);
+  return [...newestVersions(g.groups, undefined)].map((c) => ({ filename: c.filename, record: c.record, legacyMd5: g.legacyMd5.get(c.filename) ?? null }));
+}
+
+function candidateOf(part: KeptPart): Candidate | undefined {
+  return candidatesOf(part.filename.endsWith('.conda') ? { packages: new Map(), packagesConda: new Map([[part.filename, part.record]]) } : { packages: new Map([[part.filename, part.record]]), packagesConda: new Map() })[0];
+}
+
+/** Pass one from stored parts; null when too many names have none (a pass over every record is cheaper). */
+async function keptFromParts(source: CurrentSource): Promise<Kept | null> {
+  const kept: Kept = new Map();
+  let missing = 0;
+  let names = 0;
+  for await (const { name, current } of source.keptParts!()) {
+    names++;
+    let parts: KeptPart[];
+    if (current !== null) {
+      parts = JSON.parse(current) as KeptPart[];
+    } else {
+      // a name changed since its shard was built (or never built with 0009): from its records
+      if (++missing > 1000 && missing * 10 > names) return null;
+      parts = newestOfName(await source.lookup(name));
+    }
+    for (const part of parts) {
+      const c = candidateOf(part);
+      if (c !== undefined) kept.set(c, part.legacyMd5);
+    }
+  }
+  return kept;
 }
 
 /** One name's records the way current-repodata.ts takes a subdir; `.tar.bz2` md5s for the twins. */
@@ -74,9 +124,12 @@ async function* nameGroups(records: AsyncIterable<NamedRecord>): AsyncGenerator<
 type Kept = Map<Candidate, string | null>;
 
 export async function currentRepodataStreaming(source: CurrentSource, pins?: CurrentVersionPins): Promise<CurrentRepodataRecords> {
-  const kept: Kept = new Map();
-  for await (const g of nameGroups(source.byName())) {
-    for (const c of newestVersions(g.groups, pins)) kept.set(c, g.legacyMd5.get(c.filename) ?? null);
+  let kept = pins === undefined && source.keptParts !== undefined ? await keptFromParts(source) : null;
+  if (kept === null) {
+    kept = new Map();
+    for await (const g of nameGroups(source.byName())) {
+      for (const c of newestVersions(g.groups, pins)) kept.set(c, g.legacyMd5.get(c.filename) ?? null);
+    }
   }
 
   const looked = new Map<string, NameGroup>();

@@ -82,6 +82,16 @@ class RepodataText {
     return `${lead}${this.level2}${pythonJsonString(filename)}${this.keySep}${pythonJson(record, this.style, 2)}`;
   }
 
+  /** As `record`, with the record's compact text given (record-fragment.ts): nothing to serialise. */
+  fragment(section: Section, filename: string, fragment: string): string {
+    const previous = this.previous;
+    if (previous !== undefined && compareCodePoints(previous, filename) >= 0) {
+      throw invalid('unsorted_records', `"${filename}" follows "${previous}" in ${section}: records must be sorted by filename`);
+    }
+    this.previous = filename;
+    return `${previous === undefined ? '{' : ','}${pythonJsonString(filename)}:${fragment}`;
+  }
+
   sectionEnd(): string {
     return this.previous === undefined ? '{},' : `${this.level1}},`;
   }
@@ -122,6 +132,37 @@ export async function* repodataChunks(input: RepodataStreamInput): AsyncGenerato
     pending += text.sectionStart(section);
     for await (const [filename, record] of records) {
       pending += text.record(section, filename, record);
+      if (pending.length >= limit) {
+        yield Buffer.from(pending);
+        pending = '';
+      }
+    }
+    pending += text.sectionEnd();
+  }
+  yield Buffer.from(pending + text.closing());
+}
+
+type FragmentStream = AsyncIterable<{ filename: string; fragment: string }>;
+
+export interface RepodataFragmentInput extends Omit<RepodataStreamInput, 'packages' | 'packagesConda' | 'style'> {
+  /** `.tar.bz2` records as stored compact text, sorted by filename */
+  packages: FragmentStream;
+  /** `.conda` records as stored compact text, sorted by filename */
+  packagesConda: FragmentStream;
+}
+
+/**
+ * The same bytes as `repodataChunks` in the compact style, from each record's stored text
+ * (record-fragment.ts): a rebuild concatenates, it neither parses nor serialises records.
+ */
+export async function* repodataFragmentChunks(input: RepodataFragmentInput): AsyncGenerator<Buffer> {
+  const limit = input.chunkSize ?? 64 * 1024;
+  const text = new RepodataText({ ...input, style: 'compact' });
+  let pending = text.opening();
+  for (const [section, records] of [['packages', input.packages], ['packages.conda', input.packagesConda]] as const) {
+    pending += text.sectionStart(section);
+    for await (const { filename, fragment } of records) {
+      pending += text.fragment(section, filename, fragment);
       if (pending.length >= limit) {
         yield Buffer.from(pending);
         pending = '';

@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import { Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { zstdCompressStream } from './zstd.ts';
+import { zstdWorkerSink } from './zstd-worker.ts';
 
 export interface SpooledFile {
   path: string;
@@ -44,7 +45,9 @@ export async function spoolJsonAndZst(
   zstPath: string,
   level: number,
   keepBytes: number,
+  opts: { zstdInWorker?: boolean } = {},
 ): Promise<{ json: SpooledFile; zst: SpooledFile }> {
+  if (opts.zstdInWorker === true) return spoolWithWorker(chunks, jsonPath, zstPath, level, keepBytes);
   const json = createWriteStream(jsonPath);
   const jsonDigest = createHash('sha256');
   let jsonSize = 0;
@@ -67,9 +70,42 @@ export async function spoolJsonAndZst(
     await Promise.all([fs.rm(jsonPath, { force: true }), fs.rm(zstPath, { force: true })]);
     throw e;
   }
-  const keep = async (path: string, size: number) => (size <= keepBytes ? fs.readFile(path) : null);
   return {
-    json: { path: jsonPath, sha256: jsonDigest.digest('hex'), size: jsonSize, bytes: await keep(jsonPath, jsonSize) },
-    zst: { path: zstPath, sha256: zstDigest.hash.digest('hex'), size: zstDigest.size, bytes: await keep(zstPath, zstDigest.size) },
+    json: { path: jsonPath, sha256: jsonDigest.digest('hex'), size: jsonSize, bytes: await keep(jsonPath, jsonSize, keepBytes) },
+    zst: { path: zstPath, sha256: zstDigest.hash.digest('hex'), size: zstDigest.size, bytes: await keep(zstPath, zstDigest.size, keepBytes) },
+  };
+}
+
+const keep = async (path: string, size: number, keepBytes: number) => (size <= keepBytes ? fs.readFile(path) : null);
+
+/** The same files, compressed on a worker thread (zstd-worker.ts): for the large subdirs' rebuilds. */
+async function spoolWithWorker(
+  chunks: AsyncIterable<Buffer>,
+  jsonPath: string,
+  zstPath: string,
+  level: number,
+  keepBytes: number,
+): Promise<{ json: SpooledFile; zst: SpooledFile }> {
+  const json = createWriteStream(jsonPath);
+  const jsonDigest = createHash('sha256');
+  let jsonSize = 0;
+  const zst = zstdWorkerSink(zstPath, level);
+  let zstFacts: { sha256: string; size: number };
+  try {
+    for await (const chunk of chunks) {
+      jsonDigest.update(chunk);
+      jsonSize += chunk.length;
+      await Promise.all([write(json, chunk), zst.write(chunk)]);
+    }
+    [, zstFacts] = await Promise.all([close(json), zst.end()]);
+  } catch (e) {
+    json.destroy();
+    await zst.destroy();
+    await Promise.all([fs.rm(jsonPath, { force: true }), fs.rm(zstPath, { force: true })]);
+    throw e;
+  }
+  return {
+    json: { path: jsonPath, sha256: jsonDigest.digest('hex'), size: jsonSize, bytes: await keep(jsonPath, jsonSize, keepBytes) },
+    zst: { path: zstPath, sha256: zstFacts.sha256, size: zstFacts.size, bytes: await keep(zstPath, zstFacts.size, keepBytes) },
   };
 }

@@ -3,6 +3,7 @@ import { conflict, notFound, ProvenaError, unprocessable } from '../errors.ts';
 import type { ChangeLog } from '../channel/log-entries.ts';
 import { channelFileKey, type BlobStore, type Clock, type MetadataStore, type PublishedChannelFile, type RepodataListener, type Spool } from '../channel/ports.ts';
 import type { LogEntry } from '../tlog/entry.ts';
+import { noTelemetry, type Telemetry } from '../telemetry.ts';
 import type { TufKeyring } from './keyring.ts';
 import {
   buildRoot,
@@ -20,7 +21,7 @@ import {
   type TargetEntry,
 } from './metadata.ts';
 import type { TufSigner } from './signer.ts';
-import { pinTarget, TUF_TARGET_FILES, tufTargetKey, tufTargetPrefix } from './target-copies.ts';
+import { legacyTufTargetKey, legacyTufTargetPrefix, pinTarget, TUF_TARGET_FILES, tufTargetKey } from './target-copies.ts';
 import type { TufDocument, TufRole, TufState } from './tuf-repo.ts';
 
 export interface TufServiceDeps {
@@ -31,7 +32,25 @@ export interface TufServiceDeps {
   spool: Spool;
   expiry: ExpiryPolicy;
   log: ChangeLog;
+  telemetry?: Telemetry;
+  /** says that an offline root expires soon (the server cannot renew it) */
+  warn?: (message: string, fields: Record<string, unknown>) => void;
 }
+
+/** When a channel's root expires, and whether the server can renew it. */
+export interface RootStatus {
+  version: number;
+  expires: string;
+  /** seconds until it expires (negative once expired) */
+  expiresInSeconds: number;
+  /** `server`: the server holds the root keys and renews the root itself; `offline`: the owner must sign a new one */
+  keys: 'server' | 'offline';
+  /** set when an offline root expires within ROOT_WARN_SECONDS */
+  warning?: string;
+}
+
+/** an offline root is announced this long before it expires (a month: time to gather the key holders) */
+export const ROOT_WARN_SECONDS = 30 * 86400;
 
 /** The channel's metadata as it stands (or, before the first commit, as it would be bootstrapped). */
 interface Current {
@@ -54,6 +73,9 @@ interface Change {
 }
 
 const MAX_ATTEMPTS = 50;
+
+/** Where a metadata file is published: `channels/NAME/tuf/FILE`, i.e. `NAME/tuf/FILE` in a static bucket. */
+export const tufDocumentKey = (channel: string, file: string) => channelFileKey(channel, 'tuf', file);
 /** stored versions of targets/snapshot/timestamp kept for readers still walking an older chain */
 const KEEP_VERSIONS = 100;
 /** hashed target copies stay while one of this many latest targets versions names them */
@@ -67,6 +89,12 @@ const KEEP_TARGET_VERSIONS = 20;
  * mirror that stops updating is caught when it expires.
  */
 export class TufService implements RepodataListener {
+  /** when each channel's offline-root warning was last logged */
+  private readonly warned = new Map<string, number>();
+
+  /** the repodata publisher writes full files under their hash first, and this service prunes them */
+  readonly keepsHashedCopies = true;
+
   constructor(private readonly d: TufServiceDeps) {}
 
   async subdirPublished(channel: string, subdir: string, files: readonly PublishedChannelFile[]): Promise<void> {
@@ -104,9 +132,15 @@ export class TufService implements RepodataListener {
   /** Re-signs what is past half its validity (the timestamp, on the default policy); creates missing repositories. */
   async refreshAll(): Promise<number> {
     let changed = 0;
+    let failed: unknown;
     for (const channel of await this.d.store.channels.list()) {
-      if (await this.refresh(channel.name)) changed++;
+      try {
+        if (await this.refresh(channel.name)) changed++;
+      } catch (e) {
+        failed ??= e; // one channel's trouble (a missing key) must not stop the others' timestamps
+      }
     }
+    if (failed !== undefined) throw failed;
     return changed;
   }
 
@@ -115,27 +149,147 @@ export class TufService implements RepodataListener {
     await this.change(channel, (cur) => {
       const now = this.d.clock.now().getTime();
       const due = (['targets', 'snapshot', 'timestamp'] as const).filter((r) => cur.expires[r].getTime() - now < (this.d.expiry[r] * 1000) / 2);
-      if (cur.state !== null && due.length === 0) return null;
+      const root = this.renewedRoot(cur);
+      if (cur.state !== null && due.length === 0 && root === undefined) return null;
       did = true;
-      return { resign: due };
+      return { resign: due, root };
     });
+    if (!did) await this.publishIfBehind(channel);
+    await this.watchRoot(channel);
     return did;
   }
 
-  /** A metadata file as served under `NAME/tuf/`: `N.root.json`, `root.json`, `timestamp.json`, `[N.]snapshot.json`, `[N.]targets.json`. */
-  async document(channel: string, file: string): Promise<{ body: string; immutable: boolean }> {
+  /** The root's expiry and who can renew it, for the admin API and the expiry warning. */
+  async rootStatus(channel: string): Promise<RootStatus> {
+    await this.document(channel, 'root.json'); // makes the repository if it does not exist yet
+    const cur = await this.load(channel);
+    const expires = cur.root.signed.expires;
+    const expiresInSeconds = Math.floor((Date.parse(expires) - this.d.clock.now().getTime()) / 1000);
+    const keys = this.holdsRootKeys(cur.root) ? 'server' : 'offline';
+    const status: RootStatus = { version: cur.root.signed.version, expires, expiresInSeconds, keys };
+    if (keys === 'offline' && expiresInSeconds < ROOT_WARN_SECONDS) {
+      status.warning =
+        expiresInSeconds <= 0
+          ? `the root of ${channel} (version ${status.version}, keys offline) expired at ${expires}: clients refuse the channel until its owner signs a new root (provena tuf sign-root)`
+          : `the root of ${channel} (version ${status.version}, keys offline) expires at ${expires}, in ${Math.ceil(expiresInSeconds / 86400)} day(s): its owner must sign a new root before then (provena tuf sign-root)`;
+    }
+    return status;
+  }
+
+  /** Reports the root's remaining life as a metric, and warns while an offline root nears expiry. */
+  private async watchRoot(channel: string): Promise<void> {
+    const status = await this.rootStatus(channel);
+    (this.d.telemetry ?? noTelemetry).tufRootExpiry?.(channel, status.expiresInSeconds, status.keys);
+    if (!status.warning) return;
+    // once an hour per channel is enough to be seen, and not a line every few minutes
+    const now = this.d.clock.now().getTime();
+    if (now - (this.warned.get(channel) ?? -Infinity) < 3600_000) return;
+    this.warned.set(channel, now);
+    this.d.warn?.(status.warning, { channel, root_version: status.version, root_expires: status.expires });
+  }
+
+  /** Whether the server holds a threshold of the root's own keys (true until the owner runs `tuf init`). */
+  private holdsRootKeys(root: Metadata<Root>): boolean {
+    const r = root.signed.roles.root;
+    if (!r) return false;
+    return r.keyIDs.filter((id) => this.d.keys.signer(id) !== undefined).length >= r.threshold;
+  }
+
+  /**
+   * A server-held root past half its validity, renewed: the next version with the same keys and a new
+   * expiry, signed by the current root keys (which clients require of the next root, and which are
+   * also its own). Undefined when not due, or when the root keys are offline (only the owner can).
+   */
+  private renewedRoot(cur: Current): string | undefined {
+    if (cur.state === null) return undefined;
+    const now = this.d.clock.now();
+    const signed = cur.root.signed;
+    if (Date.parse(signed.expires) - now.getTime() >= (this.d.expiry.root * 1000) / 2) return undefined;
+    if (!this.holdsRootKeys(cur.root)) return undefined;
+    const keysOf = (role: string) => signed.roles[role]!.keyIDs.map((id) => signed.keys[id]!);
+    const next = buildRoot(signed.version + 1, expiresAt(now, this.d.expiry.root), {
+      root: keysOf('root'),
+      rootThreshold: signed.roles.root!.threshold,
+      targets: keysOf('targets'),
+      snapshot: keysOf('snapshot'),
+      timestamp: keysOf('timestamp'),
+    });
+    return signDocument(next, this.signers(cur.root, 'root'));
+  }
+
+  /**
+   * A metadata file as served under `NAME/tuf/`: `N.root.json`, `root.json`, `timestamp.json`,
+   * `[N.]snapshot.json`, `[N.]targets.json`. Answered with its blob key (`channels/NAME/tuf/FILE`):
+   * the server serves the very objects a web server or CDN reading the bucket serves.
+   */
+  async document(channel: string, file: string): Promise<{ key: string; immutable: boolean }> {
     const m = /^(?:(\d{1,9})\.)?(root|targets|snapshot|timestamp)\.json$/.exec(file);
     if (!m || (m[2] === 'timestamp' && m[1] !== undefined)) throw notFound('tuf_file_not_found', `tuf/${file} is not a TUF metadata file`);
+    const key = tufDocumentKey(channel, file);
+    const immutable = m[1] !== undefined;
+    if (await this.d.blobs.stat(key)) return { key, immutable };
     let state = await this.d.store.tuf.state(channel);
     if (!state) {
-      await this.change(channel, () => ({}));
+      await this.change(channel, () => ({})); // a channel's first request makes its repository
       state = await this.d.store.tuf.state(channel);
     }
     const role = m[2] as TufRole;
-    const version = m[1] !== undefined ? Number(m[1]) : state!.versions[role];
-    const body = await this.d.store.tuf.document(channel, role, version);
-    if (body === null) throw notFound('tuf_file_not_found', `${channel}/tuf/${file} does not exist (current ${role} version is ${state!.versions[role]})`);
-    return { body, immutable: m[1] !== undefined };
+    // a version not signed yet (clients probe N+1.root.json on every refresh) or pruned long ago is
+    // missing: no repair, so asking for one costs no writes
+    const current = state!.versions[role];
+    const kept = (v: number) => v <= current && (role === 'root' || v > current - KEEP_VERSIONS);
+    if (!immutable || kept(Number(m[1]))) {
+      await this.publish(channel); // a publication cut off by a crash, or a repository older than its blobs
+      if (await this.d.blobs.stat(key)) return { key, immutable };
+    }
+    throw notFound('tuf_file_not_found', `${channel}/tuf/${file} does not exist (current ${role} version is ${state!.versions[role]})`);
+  }
+
+  /**
+   * Writes the signed documents now current to the blob store, the published form both the server and
+   * a bucket reader serve: new roots first, then targets, snapshot and last the timestamp, so a reader
+   * following the timestamp always finds what it names. Every replica may publish at once: a writer
+   * that finds the state moved on while it wrote (it may have put an older timestamp.json over a
+   * newer one) writes again, so the last word is always the newest state's.
+   */
+  async publish(channel: string): Promise<void> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const state = await this.d.store.tuf.state(channel);
+      if (!state) return;
+      const put = async (role: TufRole, version: number, files: readonly string[]) => {
+        const body = await this.d.store.tuf.document(channel, role, version);
+        if (body === null) throw new ProvenaError('tuf_state_corrupt', 'internal', `${channel}: ${role} version ${version} is missing`);
+        for (const f of files) await this.d.blobs.putBytes(tufDocumentKey(channel, f), Buffer.from(body, 'utf8'));
+      };
+      // every root the store lacks: clients walk the chain from the root they trust, one version at a time
+      const roots: number[] = [];
+      for (let v = state.versions.root; v >= 1 && !(await this.d.blobs.stat(tufDocumentKey(channel, `${v}.root.json`))); v--) roots.unshift(v);
+      for (const v of roots) await put('root', v, [`${v}.root.json`]);
+      const v = state.versions;
+      await put('targets', v.targets, [`${v.targets}.targets.json`, 'targets.json']);
+      await put('snapshot', v.snapshot, [`${v.snapshot}.snapshot.json`, 'snapshot.json']);
+      await put('root', v.root, ['root.json']);
+      await put('timestamp', v.timestamp, ['timestamp.json']);
+      if ((await this.d.store.tuf.state(channel))?.serial === state.serial) return;
+    }
+  }
+
+  /** Publishes again when the stored timestamp.json is not the current one (a writer stopped between commit and publication). */
+  private async publishIfBehind(channel: string): Promise<void> {
+    const state = await this.d.store.tuf.state(channel);
+    if (!state) return;
+    let version = -1;
+    const handle = await this.d.blobs.open(tufDocumentKey(channel, 'timestamp.json'));
+    if (handle) {
+      const chunks: Buffer[] = [];
+      for await (const c of handle.stream()) chunks.push(c as Buffer);
+      try {
+        version = parseTimestamp(Buffer.concat(chunks).toString('utf8')).signed.version;
+      } catch {
+        // unreadable: written again below
+      }
+    }
+    if (version !== state.versions.timestamp) await this.publish(channel);
   }
 
   /**
@@ -187,6 +341,7 @@ export class TufService implements RepodataListener {
   async forget(channel: string): Promise<void> {
     await this.d.store.tuf.forget(channel);
     for await (const key of this.d.blobs.list(`tuf/${channel}/`)) await this.d.blobs.delete(key);
+    for await (const key of this.d.blobs.list(tufDocumentKey(channel, ''))) await this.d.blobs.delete(key);
   }
 
   /** Applies one change with compare-and-set on the channel's serial, retrying when another signer got there first. */
@@ -204,8 +359,12 @@ export class TufService implements RepodataListener {
       });
       if (committed) {
         if (index !== undefined) this.d.log.prepareReceipt(index);
+        await this.publish(channel);
         for (const role of ['targets', 'snapshot', 'timestamp'] as const) {
-          await this.d.store.tuf.prune(channel, role, next.versions[role] - KEEP_VERSIONS);
+          const below = next.versions[role] - KEEP_VERSIONS;
+          await this.d.store.tuf.prune(channel, role, below);
+          // each version is committed once, so the one falling out of the window now is deleted once
+          if (role !== 'timestamp' && below - 1 >= 1) await this.d.blobs.delete(tufDocumentKey(channel, `${below - 1}.${role}.json`));
         }
         return;
       }
@@ -337,19 +496,40 @@ export class TufService implements RepodataListener {
     return h.digest('hex');
   }
 
-  /** Deletes hashed copies that none of the latest targets versions names any more. */
+  /**
+   * Deletes hashed copies that none of the latest targets versions names any more: those named by the
+   * versions just before that window (no listing: a subdir's prefix holds its packages too), and any
+   * left at the old `tuf/NAME/targets/` place. Plain files never have a hashed name.
+   */
   private async collectCopies(channel: string, subdir: string): Promise<void> {
     const state = await this.d.store.tuf.state(channel);
     if (!state) return;
-    const keep = new Set<string>();
-    for (let v = state.versions.targets; v > 0 && v > state.versions.targets - KEEP_TARGET_VERSIONS; v--) {
+    const named = async (v: number): Promise<[string, string][] | null> => {
       const body = await this.d.store.tuf.document(channel, 'targets', v);
-      if (body === null) break;
-      for (const [path, e] of targetEntries(parseTargets(body).signed)) {
-        if (path.startsWith(`${subdir}/`)) keep.add(tufTargetKey(channel, subdir, e.sha256, path.slice(subdir.length + 1)));
+      if (body === null) return null;
+      return [...targetEntries(parseTargets(body).signed)]
+        .filter(([path]) => path.startsWith(`${subdir}/`))
+        .map(([path, e]) => [e.sha256, path.slice(subdir.length + 1)]);
+    };
+    const latest = state.versions.targets;
+    const keep = new Set<string>();
+    for (let v = latest; v > 0 && v > latest - KEEP_TARGET_VERSIONS; v--) {
+      const entries = await named(v);
+      if (entries === null) break;
+      for (const [sha256, file] of entries) {
+        keep.add(tufTargetKey(channel, subdir, sha256, file));
+        keep.add(legacyTufTargetKey(channel, subdir, sha256, file));
       }
     }
-    for await (const key of this.d.blobs.list(tufTargetPrefix(channel, subdir))) {
+    for (let v = latest - KEEP_TARGET_VERSIONS; v > 0 && v > latest - 2 * KEEP_TARGET_VERSIONS; v--) {
+      const entries = await named(v);
+      if (entries === null) break;
+      for (const [sha256, file] of entries) {
+        const key = tufTargetKey(channel, subdir, sha256, file);
+        if (!keep.has(key)) await this.d.blobs.delete(key);
+      }
+    }
+    for await (const key of this.d.blobs.list(legacyTufTargetPrefix(channel, subdir))) {
       if (!keep.has(key)) await this.d.blobs.delete(key);
     }
   }
