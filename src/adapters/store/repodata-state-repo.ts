@@ -73,15 +73,27 @@ export class KyselyRepodataStateRepo implements RepodataStateRepo {
     return Number(result.numUpdatedRows) === 1;
   }
 
-  async shardHashes(channel: string, subdir: string): Promise<Map<string, string>> {
-    const rows = await this.db
+  async shardHashes(channel: string, subdir: string, changedSince?: number): Promise<Map<string, string>> {
+    let q = this.db
       .selectFrom('repodata_shards')
       .select(['name', 'sha256'])
       .where('channel', '=', channel)
       .where('subdir', '=', subdir)
-      .where('sha256', 'is not', null)
-      .execute();
+      .where('sha256', 'is not', null);
+    if (changedSince !== undefined) q = q.where('changed', '>', changedSince); // repodata_shards_changed
+    const rows = await q.execute();
     return new Map(rows.map((r) => [r.name, r.sha256!]));
+  }
+
+  async shardCount(channel: string, subdir: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('repodata_shards')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('channel', '=', channel)
+      .where('subdir', '=', subdir)
+      .where('sha256', 'is not', null)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
   }
 
   async *currentParts(channel: string, subdir: string, pageSize = 5000): AsyncIterable<{ name: string; current: string | null }> {

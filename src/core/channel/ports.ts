@@ -137,8 +137,10 @@ export interface RepodataStateRepo {
    * none or it predates the name's last change.
    */
   currentParts(channel: string, subdir: string, pageSize?: number): AsyncIterable<{ name: string; current: string | null }>;
-  /** Every name with a built shard, and its hex sha256. */
-  shardHashes(channel: string, subdir: string): Promise<Map<string, string>>;
+  /** Every name with a built shard, and its hex sha256; with `changedSince`, only names changed after that generation. */
+  shardHashes(channel: string, subdir: string, changedSince?: number): Promise<Map<string, string>>;
+  /** How many names have a built shard (a cheap check that a kept name → hash map still matches). */
+  shardCount(channel: string, subdir: string): Promise<number>;
   /** Takes the artifact's lease until `untilMs` if it is free, expired or already ours. */
   claim(channel: string, subdir: string, artifact: RepodataArtifact, owner: string, nowMs: number, untilMs: number): Promise<boolean>;
   release(channel: string, subdir: string, artifact: RepodataArtifact, owner: string): Promise<void>;

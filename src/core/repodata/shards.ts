@@ -18,9 +18,9 @@ import { invalid } from '../errors.ts';
 import type { PackageRecord } from '../conda/types.ts';
 import { sortedRecordEntries, compareCodePoints, type RecordsByFilename } from './subdir-records.ts';
 import { SHARD_ZSTD_LEVEL, zstdCompress } from './zstd.ts';
+import { ShardIndexEntries } from './shard-index-entries.ts';
 
 export const SHARD_INDEX_FILENAME = 'repodata_shards.msgpack.zst';
-const SHARD_FORMAT_VERSION = 1;
 const DIGEST_HEX = { md5: 32, sha256: 64 } as const;
 
 export interface ShardInput {
@@ -88,27 +88,8 @@ export function shardPath(sha256: Uint8Array): string {
   return `shards/${Buffer.from(sha256).toString('hex')}.msgpack.zst`;
 }
 
-/** `2024-05-08T12:00:00Z`: RFC 3339 in UTC to the second, as conda-index writes `created_at`. */
-function rfc3339Seconds(date: Date): string {
-  return `${date.toISOString().slice(0, 19)}Z`;
-}
-
 export function buildShardIndex(input: ShardIndexInput, level: number = SHARD_ZSTD_LEVEL): Buffer {
-  const shards: Record<string, Uint8Array> = Object.create(null);
-  for (const [name, sha256] of input.shards) {
-    if (sha256.length !== 32) throw invalid('invalid_digest', `shard of ${name}: sha256 must be 32 bytes`);
-    shards[name] = sha256;
-  }
-  const index = {
-    info: {
-      base_url: input.baseUrl ?? './',
-      created_at: rfc3339Seconds(input.createdAt),
-      shards_base_url: input.shardsBaseUrl ?? './shards/',
-      subdir: input.subdir,
-    },
-    repodata_version: SHARD_FORMAT_VERSION,
-    shards,
-    version: SHARD_FORMAT_VERSION,
-  };
-  return zstdCompress(encode(index, MSGPACK_OPTIONS), level);
+  const entries = new ShardIndexEntries();
+  for (const [name, sha256] of input.shards) entries.set(name, sha256);
+  return zstdCompress(entries.encode(input), level);
 }

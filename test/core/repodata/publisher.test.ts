@@ -284,6 +284,47 @@ describe('two replicas on one database and one blob store', () => {
     }
   });
 
+  it("a replica patching its kept index picks up the names another replica built meanwhile", async () => {
+    const f = await fixture();
+    const second = new KyselyStore(openSqlite(path.join(f.dir, 'provena.sqlite')));
+    const a = new RepodataPublisher(f.store, f.blobs, [], undefined, { spoolDir: path.join(f.dir, 'tmp-a'), owner: 'a' });
+    const b = new RepodataPublisher(second, new FsBlobStore(f.root), [], undefined, { spoolDir: path.join(f.dir, 'tmp-b'), owner: 'b' });
+    // the index in place must name exactly the shards the database records, each holding its name's files
+    const check = async (files: Record<string, number>) => {
+      const index = shardIndex(f, 'ch', 'noarch');
+      const recorded = await f.store.repodata.shardHashes('ch', 'noarch');
+      assert.deepEqual(Object.keys(index.shards).sort(), Object.keys(files).sort());
+      for (const [name, hash] of Object.entries(index.shards)) {
+        const hex = Buffer.from(hash).toString('hex');
+        assert.equal(hex, recorded.get(name), name);
+        const shard = decode(zstdDecompress(read(f, 'ch', 'noarch', `shards/${hex}.msgpack.zst`), 1 << 26)) as { 'packages.conda': Record<string, unknown> };
+        assert.equal(Object.keys(shard['packages.conda']).length, files[name], name);
+      }
+    };
+    try {
+      await insert(f.store, 'ch', 'noarch', [synthetic('p', '1.0'), synthetic('q', '1.0')]);
+      await a.refresh('ch', 'noarch'); // a keeps {p, q}
+      await check({ p: 1, q: 1 });
+      // b changes p and adds r; a, whose kept map predates them, changes q only
+      await insert(second, 'ch', 'noarch', [synthetic('p', '2.0'), synthetic('r', '1.0')]);
+      await b.refresh('ch', 'noarch');
+      await check({ p: 2, q: 1, r: 1 });
+      await insert(f.store, 'ch', 'noarch', [synthetic('q', '2.0')]);
+      await a.refresh('ch', 'noarch');
+      await check({ p: 2, q: 2, r: 1 });
+      // and on a's own path again (its map is the index in place)
+      await insert(f.store, 'ch', 'noarch', [synthetic('s', '1.0'), synthetic('p', '3.0')]);
+      await a.refresh('ch', 'noarch');
+      await check({ p: 3, q: 2, r: 1, s: 1 });
+    } finally {
+      a.close();
+      b.close();
+      await second.close();
+      await f.store.close();
+      fs.rmSync(f.dir, { recursive: true, force: true });
+    }
+  });
+
   it('a builder that lost its lease cannot record its version, and has the newest written again', async () => {
     const f = await fixture();
     try {
