@@ -33,11 +33,29 @@ export async function migrateToLatest(db: Kysely<any>, opts: MigrateOptions = {}
     try {
       // Kysely's bookkeeping tables in this schema: without the schema it looks for them in every
       // schema of the database and may find another application's (or another test's)
-      return await runMigrator(conn, schema);
+      return await migrateRetryingCatalogRaces(conn, schema);
     } finally {
       await sql`select pg_advisory_unlock(${LOCK_CLASS}, hashtext(${schema}))`.execute(conn);
     }
   });
+}
+
+/**
+ * Kysely's migrator looks for its bookkeeping tables by introspecting every table of the database
+ * (pg_catalog, all schemas). When another application drops a schema during that query, PostgreSQL
+ * fails it with "schema ... does not exist" (SQLSTATE 3F000) naming the other schema. Nothing of ours
+ * changed, and the run is idempotent under the advisory lock, so it is simply tried again.
+ */
+async function migrateRetryingCatalogRaces(conn: Kysely<any>, schema: string): Promise<string[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await runMigrator(conn, schema);
+    } catch (e) {
+      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+      const othersSchema = cause?.code === '3F000' && !String(cause.message).includes(`"${schema}"`);
+      if (!othersSchema || attempt >= 5) throw e;
+    }
+  }
 }
 
 async function runMigrator(db: Kysely<any>, schema: string | undefined): Promise<string[]> {

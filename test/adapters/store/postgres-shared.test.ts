@@ -171,3 +171,30 @@ test('a transaction PostgreSQL aborts to break a deadlock runs again, and both c
     await pg.drop();
   }
 });
+
+test('migrations succeed while another application creates and drops schemas in the same database', async () => {
+  // Kysely's migrator introspects every table of the database; a schema dropped meanwhile used to
+  // fail about one migration in four with `schema "<theirs>" does not exist`
+  let stop = false;
+  const churn = (async () => {
+    while (!stop) {
+      const other = await tempPgSchema();
+      for (let i = 0; i < 3; i++) await adminQuery(`CREATE TABLE ${other.schema}.t${i} (a int)`);
+      await other.drop();
+    }
+  })();
+  try {
+    for (let i = 0; i < 15; i++) {
+      const { store, pg } = await tempPgStore(2);
+      try {
+        assert.ok((await store.packages.subdirs('none')).length === 0, 'the migrated schema answers');
+      } finally {
+        await store.close();
+        await pg.drop();
+      }
+    }
+  } finally {
+    stop = true;
+    await churn;
+  }
+});
