@@ -1,9 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { createApp } from '../../app.ts';
 import { openBlobs, openStore } from './backends.ts';
-import type { Settings } from '../config/settings.ts';
+import { SettingsError, type Settings } from '../config/settings.ts';
 import { recoverOnStart } from './recover.ts';
 import { trustRootsFromSettings } from './trust-roots.ts';
 import { trustedIssuers } from '../../core/publish/oidc-issuers.ts';
@@ -12,11 +11,12 @@ import { startLog } from './log-start.ts';
 import { drainHttp } from './shutdown.ts';
 import { KeyDirKeyring } from '../tuf/key-dir.ts';
 import { scheduleTimestampRefresh } from '../tuf/timestamp-schedule.ts';
-import { followAdminTokenFile } from './admin-token.ts';
+import { ADMIN_TOKEN_FILE, followAdminTokenFile, newAdminToken, readAdminToken } from './admin-token.ts';
+import { writeFileDurably } from '../files/durable-file.ts';
 import { writeServerPid } from './server-pid.ts';
 import { readKeyHistory } from '../../core/tlog/key-rotation.ts';
 
-/** `provena serve`: the embedded default, SQLite + files under the data directory. */
+/** `provena serve`: on the configured database and storage (the embedded default: SQLite + files under the data directory). */
 export async function serve(settings: Settings): Promise<void> {
   const dataDir = path.resolve(settings.data);
   fs.mkdirSync(dataDir, { recursive: true });
@@ -107,13 +107,16 @@ export async function serve(settings: Settings): Promise<void> {
  * DATA/admin-token (0600) so restarts use the same.
  */
 function adminTokenFromDataDir(dataDir: string): string {
-  const file = path.join(dataDir, 'admin-token');
-  try {
-    return fs.readFileSync(file, 'utf8').trim();
-  } catch {
-    const token = `pvn_admin_${randomBytes(32).toString('base64url')}`;
-    fs.writeFileSync(file, token + '\n', { mode: 0o600, flag: 'wx' });
-    process.stdout.write(`provena: generated an admin token (shown once; also in ${file}):\n  ${token}\n`);
-    return token;
+  const existing = readAdminToken(dataDir);
+  if (existing !== null) return existing;
+  const token = newAdminToken();
+  const file = path.join(dataDir, ADMIN_TOKEN_FILE);
+  // create-exclusive: a replica sharing the directory that started first keeps its token for everyone
+  if (!writeFileDurably(file, `${token}\n`, { how: 'create', mode: 0o600 })) {
+    const theirs = readAdminToken(dataDir);
+    if (theirs === null) throw new SettingsError(`${file} holds no usable admin token; remove it to have one generated, or run provena admin-token rotate`);
+    return theirs;
   }
+  process.stdout.write(`provena: generated an admin token (shown once; also in ${file}):\n  ${token}\n`);
+  return token;
 }
