@@ -3,6 +3,7 @@
 // once), the old token is refused from then on; a configured token is not rotated behind its back.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { api, startServer, type RunningServer } from '../support/server.ts';
@@ -73,5 +74,21 @@ describe('provena admin-token rotate', () => {
     assert.equal(none.code, 2);
     assert.match(none.stderr, /has no admin-token/);
     assert.deepEqual(fs.readdirSync(empty), []);
+  });
+});
+
+describe('the generated admin token', () => {
+  it('refuses to start on an admin-token file that holds no usable token, in one line, and leaves the file as it was', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'provena-token-'));
+    try {
+      fs.writeFileSync(path.join(dataDir, 'admin-token'), 'short\n', { mode: 0o600 });
+      const res = await provena(['serve', '--data', dataDir, '--port', '0']);
+      assert.equal(res.code, 2);
+      assert.match(res.stderr, /admin-token holds no usable admin token; remove it/);
+      assert.equal(res.stderr.trim().split('\n').length, 1);
+      assert.equal(fs.readFileSync(path.join(dataDir, 'admin-token'), 'utf8'), 'short\n');
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
