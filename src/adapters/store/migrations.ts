@@ -6,6 +6,7 @@ import { channelLimitsMigration } from './channel-limits-migration.ts';
 import { repodataStateMigration } from './repodata-state-migration.ts';
 import { tufMigration } from './tuf-migration.ts';
 import { logOpeningsMigration } from './log-openings-migration.ts';
+import { shardsBuiltIndexMigration } from './shards-built-migration.ts';
 import { recordFragmentsMigration } from './record-fragments-migration.ts';
 
 /**
@@ -69,6 +70,7 @@ const migrations: Record<string, Migration> = {
   '0007_tuf': tufMigration,
   '0008_log_openings': logOpeningsMigration,
   '0009_record_fragments': recordFragmentsMigration,
+  '0010_shards_built_index': shardsBuiltIndexMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,4 +1,4 @@
-import { PostgresAdapter, sql, type Kysely, type RawBuilder } from 'kysely';
+import { PostgresAdapter, sql, type Expression, type ExpressionBuilder, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
 import type { FileFacts, RepodataArtifact, RepodataState, RepodataStateRepo } from '../../core/channel/ports.ts';
 import type { Database } from './schema.ts';
 
@@ -51,14 +51,13 @@ export class KyselyRepodataStateRepo implements RepodataStateRepo {
   }
 
   async changedNames(channel: string, subdir: string, since: number): Promise<string[]> {
-    const rows = await this.db
-      .selectFrom('repodata_shards')
-      .select('name')
-      .where('channel', '=', channel)
-      .where('subdir', '=', subdir)
-      .where((eb) => eb.or([eb('changed', '>', since), eb('built', 'is', null)]))
-      .execute();
-    return rows.map((r) => r.name);
+    // two questions, each answered by its own index (repodata_shards_changed, repodata_shards_built);
+    // asked as one `changed > ? OR built IS NULL`, the databases scanned every name of the subdir
+    const names = (q: (eb: ExpressionBuilder<Database, 'repodata_shards'>) => Expression<SqlBool>) =>
+      this.db.selectFrom('repodata_shards').select('name').where('channel', '=', channel).where('subdir', '=', subdir).where(q).execute();
+    const changed = await names((eb) => eb('changed', '>', since));
+    const unbuilt = await names((eb) => eb('built', 'is', null));
+    return [...new Set([...changed, ...unbuilt].map((r) => r.name))];
   }
 
   async setShard(channel: string, subdir: string, name: string, sha256: string, generation: number, current: string | null = null): Promise<boolean> {
