@@ -11,6 +11,7 @@ import { subdirFiles } from '../../core/repodata/channel-files.ts';
 import { isProvenaError } from '../../core/errors.ts';
 import { CliError } from './cli-error.ts';
 import { ProgressBar } from './progress.ts';
+import { writeFileDurably } from '../files/durable-file.ts';
 
 export interface IndexReport {
   subdirs: Record<string, { packages: number; skipped: { file: string; reason: string }[] }>;
@@ -80,7 +81,5 @@ async function digestFile(file: string): Promise<{ sha256: string; md5: string; 
 
 async function writeAtomically(target: string, bytes: Uint8Array): Promise<void> {
   await fs.mkdir(path.dirname(target), { recursive: true });
-  const tmp = `${target}.tmp-${process.pid}`;
-  await fs.writeFile(tmp, bytes);
-  await fs.rename(tmp, target);
+  writeFileDurably(target, bytes, { how: 'replace' });
 }
