@@ -1,15 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { subdirFiles, type ChannelFile } from '../repodata/channel-files.ts';
-import { currentRepodataStreaming, newestOfName } from '../repodata/current-stream.ts';
-import { repodataChunks, repodataFragmentChunks } from '../repodata/repodata-json.ts';
+import { newestOfName } from '../repodata/current-stream.ts';
 import { buildShard, shardPath, SHARD_INDEX_FILENAME } from '../repodata/shards.ts';
 import { ShardIndexEntries } from '../repodata/shard-index-entries.ts';
-import { spoolJsonAndZst, type SpooledFile } from '../repodata/spooled-json.ts';
-import { compareCodePoints } from '../repodata/subdir-records.ts';
-import { REPODATA_ZSTD_LEVEL, SHARD_ZSTD_LEVEL, zstdCompress } from '../repodata/zstd.ts';
+import { zstdCompress } from '../repodata/zstd.ts';
+import { FULL_FILES, hashedFileKey, LocalFullFiles, MEMORY_FILE_LIMIT, type FullFilesWriter } from './full-files.ts';
 import type { PackageRecord } from '../conda/types.ts';
 import {
   channelFileKey,
@@ -50,31 +46,22 @@ export interface RepodataPublisherOptions {
   leaseMs?: number;
   /** what a debounced rebuild that failed reports (it has no caller to throw to) */
   onError?: (err: unknown, channel: string, subdir: string) => void;
+  /** writes the full files of subdirs at or above `syncRecords` (default: in this process) */
+  fullFiles?: FullFilesWriter;
 }
 
-/** Generated files up to this size are answered from memory; the total is bounded too. */
-const MEMORY_FILE_LIMIT = 1024 * 1024;
+/** the total of generated files answered from memory is bounded */
 const MEMORY_TOTAL_LIMIT = 64 * 1024 * 1024;
 /** the fast 304 path trusts a cached ETag this long without asking the database (another replica may publish) */
 const FRESH_MS = 1000;
-/** full files are written in pieces of about this many characters: few system calls, little memory */
-const CHUNK_CHARS = 1 << 20;
 /** how often a builder waiting for another replica's lease looks again */
 const POLL_MS = 50;
 
-/**
- * zstd level of the full files of a subdir at or above `syncRecords`: zstd's default, ~5× faster than
- * the level small subdirs get (measured: 9 is where most of a 400k-record rebuild went) for a file ~10%
- * larger; rattler and pixi read such subdirs through the shards anyway.
- */
-const LARGE_SUBDIR_ZSTD_LEVEL = SHARD_ZSTD_LEVEL;
 /**
  * The shard index is rewritten on every upload and is mostly 32-byte hashes, which do not compress:
  * level 1 takes ~80 ms for 200k names where 3 takes ~200 ms, for a file ~1% larger.
  */
 const SHARD_INDEX_ZSTD_LEVEL = 1;
-
-const FULL_FILES = ['repodata.json', 'repodata.json.zst', 'current_repodata.json', 'current_repodata.json.zst'] as const;
 
 export function contentEtag(bytes: Uint8Array): string {
   return etagOfSha256(createHash('sha256').update(bytes).digest('hex'));
@@ -84,12 +71,7 @@ function etagOfSha256(sha256: string): string {
   return `"${sha256.slice(0, 32)}"`;
 }
 
-/**
- * Where a full file's bytes also live under their sha256, when a listener keeps such copies: the name
- * TUF consistent snapshots give a target (`SUBDIR/SHA256.repodata.json`, relative to the channel), so
- * a static bucket serves signed repodata as it is (src/core/tuf/target-copies.ts agrees).
- */
-export const hashedFileKey = (channel: string, subdir: string, sha256: string, file: string) => channelFileKey(channel, subdir, `${sha256}.${file}`);
+export { hashedFileKey };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -128,6 +110,7 @@ export class RepodataPublisher {
   private closed = false;
   /** whether a listener (signed repodata) keeps the full files' content-addressed copies and prunes them */
   private readonly hashedCopies: boolean;
+  private readonly localFull: LocalFullFiles;
 
   constructor(
     private readonly store: MetadataStore,
@@ -142,6 +125,7 @@ export class RepodataPublisher {
     this.owner = options.owner ?? `replica-${randomBytes(8).toString('hex')}`;
     this.leaseMs = options.leaseMs ?? 15_000;
     this.hashedCopies = listeners.some((l) => l.keepsHashedCopies === true);
+    this.localFull = new LocalFullFiles(store, blobs, this.spoolDir);
   }
 
   /**
@@ -291,77 +275,17 @@ export class RepodataPublisher {
   }
 
   private async buildFull(channel: string, subdir: string, state: RepodataState): Promise<void> {
-    const repo = this.store.repodata;
-    const generation = state.generation;
-    await fs.mkdir(this.spoolDir, { recursive: true });
-    const spoolPath = (name: string) => path.join(this.spoolDir, `repodata-${randomBytes(8).toString('hex')}-${name}`);
-    const spooled: Record<string, SpooledFile> = {};
-    const level = state.records >= this.syncRecords ? LARGE_SUBDIR_ZSTD_LEVEL : REPODATA_ZSTD_LEVEL;
-    try {
-      const removed = [...new Set(await this.store.packages.removed(channel, subdir))].sort(compareCodePoints);
-      // large subdirs compress on a worker thread: uploads keep the event loop meanwhile
-      const spoolOptions = { zstdInWorker: state.records >= this.syncRecords };
-      // each record's stored text, concatenated: nothing parsed, nothing serialised (record-fragment.ts)
-      const fragments = (format: 'conda' | 'tar.bz2') => this.store.packages.scanFragments(channel, subdir, { format });
-      const full = await spoolJsonAndZst(
-        repodataFragmentChunks({ subdir, removed, packages: fragments('tar.bz2'), packagesConda: fragments('conda'), chunkSize: CHUNK_CHARS }),
-        spoolPath('repodata.json'),
-        spoolPath('repodata.json.zst'),
-        level,
-        MEMORY_FILE_LIMIT,
-        spoolOptions,
-      );
-      spooled['repodata.json'] = full.json;
-      spooled['repodata.json.zst'] = full.zst;
-      const current = await currentRepodataStreaming({
-        byName: () => this.store.packages.scan(channel, subdir, { order: 'name' }),
-        lookup: async (name) => (await this.store.packages.listByName(channel, subdir, name)).records,
-        keptParts: () => repo.currentParts(channel, subdir),
-      });
-      const cur = await spoolJsonAndZst(
-        repodataChunks({ subdir, removed, packages: current.packages, packagesConda: current.packagesConda, chunkSize: CHUNK_CHARS }),
-        spoolPath('current_repodata.json'),
-        spoolPath('current_repodata.json.zst'),
-        level,
-        MEMORY_FILE_LIMIT,
-        spoolOptions,
-      );
-      spooled['current_repodata.json'] = cur.json;
-      spooled['current_repodata.json.zst'] = cur.zst;
-      const facts: Record<string, FileFacts> = {};
-      for (const name of FULL_FILES) {
-        const file = spooled[name]!;
-        const plain = channelFileKey(channel, subdir, name);
-        if (this.hashedCopies) {
-          // under its content address first (what signed repodata names), then at its plain name by a
-          // link: TUF's consistent snapshot costs no copy of a 250 MB file
-          const hashed = hashedFileKey(channel, subdir, file.sha256, name);
-          const existed = (await this.blobs.stat(hashed)) !== null;
-          if (!existed) await this.blobs.putFile(hashed, file.path);
-          try {
-            await this.blobs.link(hashed, plain);
-          } catch (e) {
-            if (!existed) throw e;
-            // the same bytes from an older version, pruned since we looked: from our spool file then
-            await this.blobs.putFile(hashed, file.path);
-            await this.blobs.link(hashed, plain);
-          }
-        } else {
-          await this.blobs.putFile(plain, file.path);
-        }
-        facts[name] = { sha256: file.sha256, size: file.size };
-      }
-      if (!(await repo.markBuilt(channel, subdir, 'full', this.owner, generation, facts))) {
-        await repo.bump(channel, subdir);
-        return;
-      }
-      // remembered after the swap: a reader may briefly get new bytes with the old ETag (harmless:
-      // it revalidates), never old bytes with the new one
-      for (const name of FULL_FILES) this.remember(channelFileKey(channel, subdir, name), facts[name]!, spooled[name]!.bytes);
-    } finally {
-      // what putFile did not consume (a failure on the way)
-      await Promise.all(Object.values(spooled).map((f) => fs.rm(f.path, { force: true })));
+    const large = state.records >= this.syncRecords;
+    // large subdirs go to the configured writer (a builder process of its own, when the server has one)
+    const writer = large && this.options.fullFiles !== undefined ? this.options.fullFiles : this.localFull;
+    const written = await writer.write({ channel, subdir, large, hashedCopies: this.hashedCopies });
+    if (!(await this.store.repodata.markBuilt(channel, subdir, 'full', this.owner, state.generation, written.facts))) {
+      await this.store.repodata.bump(channel, subdir);
+      return;
     }
+    // remembered after the swap: a reader may briefly get new bytes with the old ETag (harmless:
+    // it revalidates), never old bytes with the new one
+    for (const name of FULL_FILES) this.remember(channelFileKey(channel, subdir, name), written.facts[name], written.bytes[name]);
     await this.notify(channel, subdir);
   }
 
