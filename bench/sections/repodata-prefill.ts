@@ -4,7 +4,7 @@
  * record, renamed `NAME-xK` for the K-th copy, so names, versions, builds, depends and the number of
  * records per name follow the real distribution; digests and sizes varied per record), written with
  * raw prepared statements (synchronous=OFF) into the tables the migrations make, plus each name's
- * shard and current_repodata part, built by the server's own code, and the repodata bookkeeping (0006_repodata_state) saying
+ * shard, current_repodata part and repodata.json segments, built by the server's own code, and the repodata bookkeeping (0006_repodata_state) saying
  * that every shard is built and the index and full files are not. Only the bench fills a store this way.
  */
 import { createHash } from 'node:crypto';
@@ -18,6 +18,7 @@ import { pythonJsonString } from '../../src/core/repodata/python-json.ts';
 import { recordFragment } from '../../src/core/repodata/record-fragment.ts';
 import { buildShard, shardPath } from '../../src/core/repodata/shards.ts';
 import { newestOfName } from '../../src/core/repodata/current-stream.ts';
+import { segmentsOf, type FragmentOf } from '../../src/core/repodata/segments.ts';
 import { PROJECT_ROOT } from '../lib/provena-process.ts';
 
 const REPODATA_DIR = join(PROJECT_ROOT, '..', 'shared', 'data', 'repodata');
@@ -75,7 +76,8 @@ export async function prefillRepodata(dataDir: string, channel: string, subdir: 
   const insertPackage = db.prepare(
     'INSERT INTO packages (channel, subdir, filename, name, sha256, md5, size, record, fragment, about, uploaded_at, uploaded_by, attestations_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, NULL)',
   );
-  const insertShard = db.prepare('INSERT INTO repodata_shards (channel, subdir, name, changed, built, sha256, current) VALUES (?, ?, ?, 0, 0, ?, ?)');
+  const insertShard = db.prepare('INSERT INTO repodata_shards (channel, subdir, name, changed, built, sha256, current, segments_built) VALUES (?, ?, ?, 0, 0, ?, ?, 0)');
+  const insertSegment = db.prepare('INSERT INTO repodata_segments (channel, subdir, format, name, first, last, records, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
   const shardDir = join(dataDir, 'blobs', 'channels', channel, subdir, 'shards');
   mkdirSync(shardDir, { recursive: true });
   const now = new Date().toISOString();
@@ -86,6 +88,7 @@ export async function prefillRepodata(dataDir: string, channel: string, subdir: 
     const name = copy === 0 ? group[0]![1].name : `${group[0]![1].name}-x${copy}`;
     const packages = new Map<string, PackageRecord>();
     const packagesConda = new Map<string, PackageRecord>();
+    const fragments: FragmentOf[] = [];
     for (const [templateName, template] of group) {
       if (i >= count) break;
       const filename = name + templateName.slice(template.name.length);
@@ -95,7 +98,9 @@ export async function prefillRepodata(dataDir: string, channel: string, subdir: 
       const texts = textsOf(template, subdir);
       const fill = (text: string, nameText: string) =>
         text.replace(NAME_TOKEN, nameText).replace(SHA_TOKEN, sha256).replace(MD5_TOKEN, record.md5 as string).replace(SIZE_TOKEN, String(size));
-      insertPackage.run(channel, subdir, filename, name, sha256, record.md5, size, fill(texts.json, JSON.stringify(name)), fill(texts.fragment, pythonJsonString(name)), now, 'bench');
+      const fragment = fill(texts.fragment, pythonJsonString(name));
+      insertPackage.run(channel, subdir, filename, name, sha256, record.md5, size, fill(texts.json, JSON.stringify(name)), fragment, now, 'bench');
+      fragments.push({ filename, fragment });
       (filename.endsWith('.conda') ? packagesConda : packages).set(filename, record);
       i++;
     }
@@ -104,6 +109,7 @@ export async function prefillRepodata(dataDir: string, channel: string, subdir: 
     writeFileSync(join(dataDir, 'blobs', 'channels', channel, subdir, shardPath(shard.sha256)), shard.bytes);
     const named = [...packages, ...packagesConda].map(([filename, record]) => ({ filename, record }));
     insertShard.run(channel, subdir, name, Buffer.from(shard.sha256).toString('hex'), JSON.stringify(newestOfName(named)));
+    for (const seg of segmentsOf(fragments)) insertSegment.run(channel, subdir, seg.format, name, seg.first, seg.last, seg.records, seg.bytes);
     names++;
   });
   for (let copy = 0; i < count; copy++) {

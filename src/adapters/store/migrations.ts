@@ -8,6 +8,7 @@ import { tufMigration } from './tuf-migration.ts';
 import { logOpeningsMigration } from './log-openings-migration.ts';
 import { shardsBuiltIndexMigration } from './shards-built-migration.ts';
 import { recordFragmentsMigration } from './record-fragments-migration.ts';
+import { repodataSegmentsMigration } from './segments-migration.ts';
 
 /**
  * Schema migrations, in order, for every database Provena runs on. Written with Kysely's schema
@@ -71,6 +72,7 @@ const migrations: Record<string, Migration> = {
   '0008_log_openings': logOpeningsMigration,
   '0009_record_fragments': recordFragmentsMigration,
   '0010_shards_built_index': shardsBuiltIndexMigration,
+  '0011_repodata_segments': repodataSegmentsMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { StoredPackage } from '../../core/channel/model.ts';
 import type { InsertOutcome, PackageRepo, RecordFragment, SubdirRecord } from '../../core/channel/ports.ts';
 import { recordFragment } from '../../core/repodata/record-fragment.ts';
+import type { SegmentFormat } from '../../core/repodata/segments.ts';
 import { byteOrder, KyselyRepodataStateRepo } from './repodata-state-repo.ts';
 import type { PackageRecord } from '../../core/conda/types.ts';
 import type { Database } from './schema.ts';
@@ -196,27 +197,17 @@ export class KyselyPackageRepo implements PackageRepo {
     }
   }
 
-  async *scanFragments(channel: string, subdir: string, opts: { format: 'conda' | 'tar.bz2'; pageSize?: number }): AsyncIterable<RecordFragment> {
-    const pageSize = opts.pageSize ?? 5000;
-    const filename = byteOrder(this.db, 'filename');
-    let after: string | undefined;
-    for (;;) {
-      let q = this.db
-        .selectFrom('packages')
-        // the parsed record only where no fragment is stored: a full rebuild reads each row's text once
-        .select((eb) => ['filename', 'fragment', eb.case().when('fragment', 'is', null).then(eb.ref('record')).end().as('legacy')])
-        .where('channel', '=', channel)
-        .where('subdir', '=', subdir)
-        .where('filename', 'like', opts.format === 'conda' ? '%.conda' : '%.tar.bz2');
-      if (after !== undefined) q = q.where(filename, '>', after);
-      const rows = await q.orderBy(filename).limit(pageSize).execute();
-      for (const r of rows) {
-        // rows written before 0009_record_fragments: serialised here, as every rebuild did before
-        yield { filename: r.filename, fragment: r.fragment ?? recordFragment(JSON.parse(r.legacy!) as PackageRecord) };
-      }
-      if (rows.length < pageSize) return;
-      after = rows[rows.length - 1]!.filename;
-    }
+  async fragmentsOfNames(channel: string, subdir: string, names: readonly string[], format?: SegmentFormat): Promise<(RecordFragment & { name: string })[]> {
+    if (names.length === 0) return [];
+    let q = this.db
+      .selectFrom('packages')
+      .select((eb) => ['name', 'filename', 'fragment', eb.case().when('fragment', 'is', null).then(eb.ref('record')).end().as('legacy')])
+      .where('channel', '=', channel)
+      .where('subdir', '=', subdir)
+      .where('name', 'in', names);
+    if (format !== undefined) q = q.where('filename', 'like', format === 'conda' ? '%.conda' : '%.tar.bz2');
+    const rows = await q.orderBy(byteOrder(this.db, 'filename')).execute();
+    return rows.map((r) => ({ name: r.name, filename: r.filename, fragment: r.fragment ?? recordFragment(JSON.parse(r.legacy!) as PackageRecord) }));
   }
 
   async removed(channel: string, subdir: string): Promise<string[]> {

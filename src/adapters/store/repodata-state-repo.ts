@@ -1,5 +1,6 @@
 import { PostgresAdapter, sql, type Expression, type ExpressionBuilder, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
 import type { FileFacts, RepodataArtifact, RepodataState, RepodataStateRepo } from '../../core/channel/ports.ts';
+import type { RepodataSegment, SegmentFormat, StoredSegment } from '../../core/repodata/segments.ts';
 import type { Database } from './schema.ts';
 
 /** Code point order on both databases: SQLite compares text bytewise; PostgreSQL needs the "C" collation. */
@@ -113,6 +114,59 @@ export class KyselyRepodataStateRepo implements RepodataStateRepo {
       }
       if (rows.length < pageSize) return;
       after = rows[rows.length - 1]!.name;
+    }
+  }
+
+  async setSegments(channel: string, subdir: string, name: string, generation: number, segments: readonly RepodataSegment[]): Promise<boolean> {
+    const write = async (trx: Kysely<Database>) => {
+      // the name's row is locked by this update (PostgreSQL): one writer of its segments at a time
+      const claimed = await trx
+        .updateTable('repodata_shards')
+        .set({ segments_built: generation })
+        .where('channel', '=', channel)
+        .where('subdir', '=', subdir)
+        .where('name', '=', name)
+        .where((eb) => eb.or([eb('segments_built', 'is', null), eb('segments_built', '<=', generation)]))
+        .executeTakeFirst();
+      if (Number(claimed.numUpdatedRows) !== 1) return false;
+      await trx.deleteFrom('repodata_segments').where('channel', '=', channel).where('subdir', '=', subdir).where('name', '=', name).execute();
+      if (segments.length > 0) {
+        await trx
+          .insertInto('repodata_segments')
+          .values(segments.map((s) => ({ channel, subdir, name, format: s.format, first: s.first, last: s.last, records: s.records, bytes: s.bytes })))
+          .execute();
+      }
+      return true;
+    };
+    return this.db.isTransaction ? write(this.db) : this.db.transaction().execute(write);
+  }
+
+  async staleSegmentNames(channel: string, subdir: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('repodata_shards')
+      .select('name')
+      .where('channel', '=', channel)
+      .where('subdir', '=', subdir)
+      .where((eb) => eb.or([eb('segments_built', 'is', null), eb('segments_built', '<', eb.ref('changed'))]))
+      .execute();
+    return rows.map((r) => r.name);
+  }
+
+  async *segments(channel: string, subdir: string, format: SegmentFormat, pageSize = 128): AsyncIterable<StoredSegment> {
+    const first = byteOrder(this.db, 'first');
+    let after: string | undefined;
+    for (;;) {
+      let q = this.db
+        .selectFrom('repodata_segments')
+        .select(['name', 'first', 'last', 'bytes'])
+        .where('channel', '=', channel)
+        .where('subdir', '=', subdir)
+        .where('format', '=', format);
+      if (after !== undefined) q = q.where(first, '>', after);
+      const rows = await q.orderBy(first).limit(pageSize).execute();
+      for (const r of rows) yield { name: r.name, first: r.first, last: r.last, bytes: Buffer.isBuffer(r.bytes) ? r.bytes : Buffer.from(r.bytes) };
+      if (rows.length < pageSize) return;
+      after = rows[rows.length - 1]!.first;
     }
   }
 

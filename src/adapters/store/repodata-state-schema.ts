@@ -35,5 +35,18 @@ export interface RepodataStateTables {
     sha256: string | null;
     /** JSON: what current_repodata.json takes from this name alone, as of `built` (0009_record_fragments) */
     current: string | null;
+    /** the generation this name's repodata_segments were written at (null: never, 0011_repodata_segments) */
+    segments_built: number | null;
+  };
+  /** each name's part of each repodata.json section, as the document's bytes (core/repodata/segments.ts) */
+  repodata_segments: {
+    channel: string;
+    subdir: string;
+    format: string;
+    name: string;
+    first: string;
+    last: string;
+    records: number;
+    bytes: Buffer;
   };
 }

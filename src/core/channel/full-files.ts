@@ -9,7 +9,8 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { currentRepodataStreaming } from '../repodata/current-stream.ts';
-import { repodataChunks, repodataFragmentChunks } from '../repodata/repodata-json.ts';
+import { repodataChunks, repodataSegmentChunks } from '../repodata/repodata-json.ts';
+import { segmentsOf, type FragmentOf, type SegmentSource } from '../repodata/segments.ts';
 import { spoolJsonAndZst, type SpooledFile } from '../repodata/spooled-json.ts';
 import { compareCodePoints } from '../repodata/subdir-records.ts';
 import { REPODATA_ZSTD_LEVEL, SHARD_ZSTD_LEVEL } from '../repodata/zstd.ts';
@@ -22,6 +23,8 @@ export type FullFile = (typeof FULL_FILES)[number];
 export interface FullFilesRequest {
   channel: string;
   subdir: string;
+  /** the generation the publisher builds (read under its lease): every change up to it is in the files */
+  generation: number;
   /** at or above the publisher's `syncRecords`: zstd's default level, compression on a worker thread */
   large: boolean;
   /** also keep each file under its sha256 (TUF consistent snapshots), the plain name a link to it */
@@ -42,8 +45,11 @@ export interface FullFilesWriter {
 
 /** Generated files up to this size are kept in memory to be answered from there. */
 export const MEMORY_FILE_LIMIT = 1024 * 1024;
-/** full files are written in pieces of about this many characters: few system calls, little memory */
+/** full files are written in pieces of about this many characters/bytes: few system calls, little memory */
 const CHUNK_CHARS = 1 << 20;
+const CHUNK_BYTES = 1 << 20;
+/** names whose segments are written from their records per query */
+const STALE_BATCH = 500;
 /**
  * zstd level of the full files of a large subdir: zstd's default, ~5× faster than the level small
  * subdirs get (measured: 9 is where most of a 400k-record rebuild went) for a file ~10% larger;
@@ -66,7 +72,7 @@ export class LocalFullFiles implements FullFilesWriter {
     private readonly spoolDir: string = os.tmpdir(),
   ) {}
 
-  async write({ channel, subdir, large, hashedCopies }: FullFilesRequest): Promise<WrittenFullFiles> {
+  async write({ channel, subdir, generation, large, hashedCopies }: FullFilesRequest): Promise<WrittenFullFiles> {
     await fs.mkdir(this.spoolDir, { recursive: true });
     const spoolPath = (name: string) => path.join(this.spoolDir, `repodata-${randomBytes(8).toString('hex')}-${name}`);
     const spooled: Partial<Record<FullFile, SpooledFile>> = {};
@@ -76,10 +82,10 @@ export class LocalFullFiles implements FullFilesWriter {
     try {
       const removed = [...new Set(await this.store.packages.removed(channel, subdir))].sort(compareCodePoints);
       let started = process.hrtime.bigint();
-      // each record's stored text, concatenated: nothing parsed, nothing serialised (record-fragment.ts)
-      const fragments = (format: 'conda' | 'tar.bz2') => this.store.packages.scanFragments(channel, subdir, { format });
+      // each name's stored part of the document, concatenated: nothing parsed, nothing serialised
+      await this.writeStaleSegments(channel, subdir, generation);
       const full = await spoolJsonAndZst(
-        repodataFragmentChunks({ subdir, removed, packages: fragments('tar.bz2'), packagesConda: fragments('conda'), chunkSize: CHUNK_CHARS }),
+        repodataSegmentChunks({ subdir, removed, source: this.segmentSource(channel, subdir), chunkSize: CHUNK_BYTES }),
         spoolPath('repodata.json'),
         spoolPath('repodata.json.zst'),
         level,
@@ -119,6 +125,30 @@ export class LocalFullFiles implements FullFilesWriter {
       // what putFile did not consume (a failure on the way)
       await Promise.all(Object.values(spooled).map((f) => fs.rm(f.path, { force: true })));
     }
+  }
+
+  /**
+   * Segments of names changed since theirs were written, from their records (the upload that changed a
+   * name writes them; this catches a builder that stopped midway, and rows from before 0011).
+   */
+  private async writeStaleSegments(channel: string, subdir: string, generation: number): Promise<void> {
+    const stale = await this.store.repodata.staleSegmentNames(channel, subdir);
+    for (let i = 0; i < stale.length; i += STALE_BATCH) {
+      const names = stale.slice(i, i + STALE_BATCH);
+      const byName = new Map<string, FragmentOf[]>(names.map((n) => [n, []]));
+      for (const r of await this.store.packages.fragmentsOfNames(channel, subdir, names)) byName.get(r.name)!.push(r);
+      for (const [name, records] of byName) await this.store.repodata.setSegments(channel, subdir, name, generation, segmentsOf(records));
+    }
+  }
+
+  private segmentSource(channel: string, subdir: string): SegmentSource {
+    const store = this.store;
+    return {
+      segments: (format) => store.repodata.segments(channel, subdir, format),
+      async *fragments(format, names) {
+        yield* await store.packages.fragmentsOfNames(channel, subdir, names, format);
+      },
+    };
   }
 
   private async place(channel: string, subdir: string, name: FullFile, file: SpooledFile, hashedCopies: boolean): Promise<void> {

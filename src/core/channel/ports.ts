@@ -1,3 +1,4 @@
+import type { RepodataSegment, SegmentFormat, StoredSegment } from '../repodata/segments.ts';
 import type { Readable } from 'node:stream';
 import type { ApiKey, Channel, KeyScope, StoredPackage } from './model.ts';
 import type { TrustedPublisher } from '../publish/publisher.ts';
@@ -73,11 +74,8 @@ export interface PackageRepo {
    * (name, filename); `format` keeps one of repodata.json's two sections.
    */
   scan(channel: string, subdir: string, opts: { order: 'filename' | 'name'; format?: 'conda' | 'tar.bz2'; pageSize?: number }): AsyncIterable<SubdirRecord>;
-  /**
-   * One section of a subdir's live records as repodata.json writes them (stored when each was written),
-   * in pages, ordered by filename in code point order: what a full rebuild concatenates without parsing.
-   */
-  scanFragments(channel: string, subdir: string, opts: { format: 'conda' | 'tar.bz2'; pageSize?: number }): AsyncIterable<RecordFragment>;
+  /** The named names' live records as repodata.json writes them, ordered by filename; `format`: one section. */
+  fragmentsOfNames(channel: string, subdir: string, names: readonly string[], format?: SegmentFormat): Promise<(RecordFragment & { name: string })[]>;
   removed(channel: string, subdir: string): Promise<string[]>;
   /** Subdirs of a channel that hold at least one live or removed file. */
   subdirs(channel: string): Promise<string[]>;
@@ -137,6 +135,15 @@ export interface RepodataStateRepo {
    * none or it predates the name's last change.
    */
   currentParts(channel: string, subdir: string, pageSize?: number): AsyncIterable<{ name: string; current: string | null }>;
+  /**
+   * Replaces a name's repodata segments (core/repodata/segments.ts) with those made from its records as
+   * of `generation`; false, and nothing written, when segments of a newer generation are recorded.
+   */
+  setSegments(channel: string, subdir: string, name: string, generation: number, segments: readonly RepodataSegment[]): Promise<boolean>;
+  /** Names whose segments were never written or predate the name's last change. */
+  staleSegmentNames(channel: string, subdir: string): Promise<string[]>;
+  /** One section's segments ordered by their first filename (code point order), in pages. */
+  segments(channel: string, subdir: string, format: SegmentFormat, pageSize?: number): AsyncIterable<StoredSegment>;
   /** Every name with a built shard, and its hex sha256; with `changedSince`, only names changed after that generation. */
   shardHashes(channel: string, subdir: string, changedSince?: number): Promise<Map<string, string>>;
   /** How many names have a built shard (a cheap check that a kept name → hash map still matches). */

@@ -4,6 +4,7 @@ import { subdirFiles, type ChannelFile } from '../repodata/channel-files.ts';
 import { newestOfName } from '../repodata/current-stream.ts';
 import { buildShard, shardPath, SHARD_INDEX_FILENAME } from '../repodata/shards.ts';
 import { ShardIndexEntries } from '../repodata/shard-index-entries.ts';
+import { segmentsOf } from '../repodata/segments.ts';
 import { zstdCompress } from '../repodata/zstd.ts';
 import { FULL_FILES, hashedFileKey, LocalFullFiles, MEMORY_FILE_LIMIT, type FullFilesWriter } from './full-files.ts';
 import type { PackageRecord } from '../conda/types.ts';
@@ -232,6 +233,8 @@ export class RepodataPublisher {
       if ((await this.blobs.stat(key)) === null) await this.blobs.putBytes(key, shard.bytes);
       // with it, what current_repodata.json takes from this name alone: full rebuilds read that, not every record
       const current = JSON.stringify(newestOfName(records));
+      // and its part of repodata.json as bytes: what a full rebuild copies (segments.ts)
+      await repo.setSegments(channel, subdir, name, generation, segmentsOf(await this.store.packages.fragmentsOfNames(channel, subdir, [name])));
       if (await repo.setShard(channel, subdir, name, Buffer.from(shard.sha256).toString('hex'), generation, current)) {
         entries.set(name, shard.sha256);
       } else {
@@ -278,7 +281,7 @@ export class RepodataPublisher {
     const large = state.records >= this.syncRecords;
     // large subdirs go to the configured writer (a builder process of its own, when the server has one)
     const writer = large && this.options.fullFiles !== undefined ? this.options.fullFiles : this.localFull;
-    const written = await writer.write({ channel, subdir, large, hashedCopies: this.hashedCopies });
+    const written = await writer.write({ channel, subdir, generation: state.generation, large, hashedCopies: this.hashedCopies });
     if (!(await this.store.repodata.markBuilt(channel, subdir, 'full', this.owner, state.generation, written.facts))) {
       await this.store.repodata.bump(channel, subdir);
       return;

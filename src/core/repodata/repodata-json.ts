@@ -11,6 +11,7 @@
 import type { PackageRecord } from '../conda/types.ts';
 import { invalid } from '../errors.ts';
 import { pythonJson, pythonJsonString, type JsonStyle } from './python-json.ts';
+import { sectionBody, type SegmentSource } from './segments.ts';
 import { compareCodePoints, sortedRecordEntries, type RecordsByFilename } from './subdir-records.ts';
 
 interface RepodataHeader {
@@ -82,16 +83,6 @@ class RepodataText {
     return `${lead}${this.level2}${pythonJsonString(filename)}${this.keySep}${pythonJson(record, this.style, 2)}`;
   }
 
-  /** As `record`, with the record's compact text given (record-fragment.ts): nothing to serialise. */
-  fragment(section: Section, filename: string, fragment: string): string {
-    const previous = this.previous;
-    if (previous !== undefined && compareCodePoints(previous, filename) >= 0) {
-      throw invalid('unsorted_records', `"${filename}" follows "${previous}" in ${section}: records must be sorted by filename`);
-    }
-    this.previous = filename;
-    return `${previous === undefined ? '{' : ','}${pythonJsonString(filename)}:${fragment}`;
-  }
-
   sectionEnd(): string {
     return this.previous === undefined ? '{},' : `${this.level1}},`;
   }
@@ -142,33 +133,26 @@ export async function* repodataChunks(input: RepodataStreamInput): AsyncGenerato
   yield Buffer.from(pending + text.closing());
 }
 
-type FragmentStream = AsyncIterable<{ filename: string; fragment: string }>;
-
-export interface RepodataFragmentInput extends Omit<RepodataStreamInput, 'packages' | 'packagesConda' | 'style'> {
-  /** `.tar.bz2` records as stored compact text, sorted by filename */
-  packages: FragmentStream;
-  /** `.conda` records as stored compact text, sorted by filename */
-  packagesConda: FragmentStream;
+export interface RepodataSegmentInput extends Omit<RepodataHeader, 'style'> {
+  /** each name's stored part of each section (segments.ts) */
+  source: SegmentSource;
+  /** pieces of about this many bytes */
+  chunkSize?: number;
 }
 
 /**
- * The same bytes as `repodataChunks` in the compact style, from each record's stored text
- * (record-fragment.ts): a rebuild concatenates, it neither parses nor serialises records.
+ * The same bytes as `repodataChunks` in the compact style, from each name's stored segment of each
+ * section (the records' stored text, record-fragment.ts): a
+ * rebuild copies ~20k stored byte strings for a 400k-record subdir instead of reading 400k rows.
  */
-export async function* repodataFragmentChunks(input: RepodataFragmentInput): AsyncGenerator<Buffer> {
+export async function* repodataSegmentChunks(input: RepodataSegmentInput): AsyncGenerator<Buffer> {
   const limit = input.chunkSize ?? 64 * 1024;
   const text = new RepodataText({ ...input, style: 'compact' });
-  let pending = text.opening();
-  for (const [section, records] of [['packages', input.packages], ['packages.conda', input.packagesConda]] as const) {
-    pending += text.sectionStart(section);
-    for await (const { filename, fragment } of records) {
-      pending += text.fragment(section, filename, fragment);
-      if (pending.length >= limit) {
-        yield Buffer.from(pending);
-        pending = '';
-      }
-    }
-    pending += text.sectionEnd();
+  let lead = text.opening();
+  for (const [section, format] of [['packages', 'tar.bz2'], ['packages.conda', 'conda']] as const) {
+    yield Buffer.from(lead + text.sectionStart(section));
+    yield* sectionBody(input.source, format, limit);
+    lead = ',';
   }
-  yield Buffer.from(pending + text.closing());
+  yield Buffer.from(lead + text.closing());
 }

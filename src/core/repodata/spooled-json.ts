@@ -39,6 +39,7 @@ async function close(stream: WriteStream): Promise<void> {
   await once(stream, 'close');
 }
 
+/** `chunks` are consumed: each must be a buffer nobody else holds (a large one moves to the compressor). */
 export async function spoolJsonAndZst(
   chunks: AsyncIterable<Buffer>,
   jsonPath: string,
@@ -78,7 +79,10 @@ export async function spoolJsonAndZst(
 
 const keep = async (path: string, size: number, keepBytes: number) => (size <= keepBytes ? fs.readFile(path) : null);
 
-/** The same files, compressed on a worker thread (zstd-worker.ts): for the large subdirs' rebuilds. */
+/**
+ * The same files, both written by a worker thread that also compresses (zstd-worker.ts): for the large
+ * subdirs' rebuilds. This thread reads and hashes; each chunk then moves to the worker without a copy.
+ */
 async function spoolWithWorker(
   chunks: AsyncIterable<Buffer>,
   jsonPath: string,
@@ -86,20 +90,19 @@ async function spoolWithWorker(
   level: number,
   keepBytes: number,
 ): Promise<{ json: SpooledFile; zst: SpooledFile }> {
-  const json = createWriteStream(jsonPath);
   const jsonDigest = createHash('sha256');
   let jsonSize = 0;
-  const zst = zstdWorkerSink(zstPath, level);
+  const zst = zstdWorkerSink(zstPath, level, jsonPath);
   let zstFacts: { sha256: string; size: number };
   try {
     for await (const chunk of chunks) {
       jsonDigest.update(chunk);
       jsonSize += chunk.length;
-      await Promise.all([write(json, chunk), zst.write(chunk)]);
+      // the chunks are ours alone (the document's generators make each anew): moved, not copied
+      await zst.write(chunk, { give: true });
     }
-    [, zstFacts] = await Promise.all([close(json), zst.end()]);
+    zstFacts = await zst.end();
   } catch (e) {
-    json.destroy();
     await zst.destroy();
     await Promise.all([fs.rm(jsonPath, { force: true }), fs.rm(zstPath, { force: true })]);
     throw e;
