@@ -8,6 +8,7 @@ import { KeyService } from './core/channel/keys.ts';
 import { PackageService } from './core/channel/packages.ts';
 import type { BlobStore, Clock, MetadataStore, RepodataListener, Spool } from './core/channel/ports.ts';
 import { RepodataPublisher } from './core/channel/repodata-publisher.ts';
+import type { FullFilesWriter } from './core/channel/full-files.ts';
 import { ServedFiles } from './core/channel/served-files.ts';
 import { buildHttpServer, type HttpOptions } from './adapters/http/server.ts';
 import type { SignerKey } from './core/tlog/note-keys.ts';
@@ -42,8 +43,11 @@ export interface AppDeps {
   trustedPublishing?: TrustedPublishingConfig;
   /** signed repodata (TUF): the server's keys and how long signatures last; absent, no channel is signed */
   tuf?: { keys: TufKeyring; expiry?: Partial<ExpiryPolicy> };
-  /** full repodata files: rebuilt before the acknowledgement below `syncRecords` records, else every `debounceMs` at most */
-  repodata?: { syncRecords?: number; debounceMs?: number };
+  /**
+   * full repodata files: rebuilt before the acknowledgement below `syncRecords` records, else every
+   * `debounceMs` at most, by `fullFiles` when given (serve: a builder process), else in this process
+   */
+  repodata?: { syncRecords?: number; debounceMs?: number; fullFiles?: FullFilesWriter };
 }
 
 export interface AppServices {

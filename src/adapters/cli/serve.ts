@@ -15,6 +15,7 @@ import { ADMIN_TOKEN_FILE, followAdminTokenFile, newAdminToken, readAdminToken }
 import { writeFileDurably } from '../files/durable-file.ts';
 import { writeServerPid } from './server-pid.ts';
 import { readKeyHistory } from '../../core/tlog/key-rotation.ts';
+import { ProcessFullFiles } from '../repodata/builder-process.ts';
 
 /** `provena serve`: on the configured database and storage (the embedded default: SQLite + files under the data directory). */
 export async function serve(settings: Settings): Promise<void> {
@@ -29,6 +30,8 @@ export async function serve(settings: Settings): Promise<void> {
   const blobs = await openBlobs(settings, dataDir);
   const logIdentity = loadLogIdentity(dataDir, settings);
   const trust = trustRootsFromSettings(settings.trusted_root, dataDir);
+  // large subdirs' full files off the event loop that acknowledges uploads (docs/architecture.md, "Repodata")
+  const builder = settings.repodata_builder === 'process' ? new ProcessFullFiles({ settings, dataDir, spoolDir }) : undefined;
 
   const app = createApp({
     store,
@@ -49,7 +52,7 @@ export async function serve(settings: Settings): Promise<void> {
       },
     },
     log: { key: logIdentity.key, origin: logIdentity.origin, batchMs: settings.log_batch_ms },
-    repodata: { syncRecords: settings.repodata_sync_records, debounceMs: settings.repodata_debounce_ms },
+    repodata: { syncRecords: settings.repodata_sync_records, debounceMs: settings.repodata_debounce_ms, fullFiles: builder },
     tuf: {
       keys: new KeyDirKeyring(path.resolve(settings.tuf_key_dir ?? path.join(dataDir, 'tuf-keys'))),
       expiry: { timestamp: settings.tuf_timestamp_seconds, root: settings.tuf_root_seconds },
@@ -82,6 +85,9 @@ export async function serve(settings: Settings): Promise<void> {
     process.stdout.write(`provena: ${signal}, finishing in-flight requests\n`);
     // stops accepting, lets requests in progress finish (bounded by shutdown_timeout_seconds)
     await drainHttp(app.http, settings.shutdown_timeout_seconds, (line) => process.stdout.write(`${line}\n`));
+    // no new debounced rebuilds; one under way in the builder is dropped with it (done again on start)
+    app.services.repodata.close();
+    await builder?.close();
     try {
       await app.services.log.flush(); // sign what the last requests committed, so restart has nothing pending
     } catch (err) {

@@ -30,6 +30,8 @@ const SettingsSchema = z
     // full repodata files: rebuilt before the upload's acknowledgement below this many records, else debounced
     repodata_sync_records: z.coerce.number().int().min(0).default(20_000),
     repodata_debounce_ms: z.coerce.number().int().min(0).max(600_000).default(2_000),
+    // where large subdirs' full files are written: a builder process of its own (at nice 10), or the server's event loop
+    repodata_builder: z.enum(['process', 'in-process']).default('process'),
     // operations (docs/configuration.md, "Health, metrics and limits")
     metrics_token: z.string().min(16, 'must be at least 16 characters').optional(),
     // whose X-Forwarded-For to believe for the client address: false, true (every hop), or proxy addresses/CIDRs
@@ -98,6 +100,7 @@ export const SETTING_NAMES = [
   'log_batch_ms',
   'repodata_sync_records',
   'repodata_debounce_ms',
+  'repodata_builder',
   'metrics_token',
   'trust_proxy',
   'rate_limit_upload_per_minute',
