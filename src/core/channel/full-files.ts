@@ -45,9 +45,8 @@ export interface FullFilesWriter {
 
 /** Generated files up to this size are kept in memory to be answered from there. */
 export const MEMORY_FILE_LIMIT = 1024 * 1024;
-/** full files are written in pieces of about this many characters/bytes: few system calls, little memory */
-const CHUNK_CHARS = 1 << 20;
-const CHUNK_BYTES = 1 << 20;
+/** full files are written in pieces of about this many characters (bytes): few system calls, little memory */
+const CHUNK = 1 << 20;
 /** names whose segments are written from their records per query */
 const STALE_BATCH = 500;
 /**
@@ -81,19 +80,16 @@ export class LocalFullFiles implements FullFilesWriter {
     const spoolOptions = { zstdInWorker: large };
     try {
       const removed = [...new Set(await this.store.packages.removed(channel, subdir))].sort(compareCodePoints);
+      // a document and its .zst, spooled side by side
+      const spool = async (file: 'repodata.json' | 'current_repodata.json', chunks: AsyncIterable<Buffer>) => {
+        const done = await spoolJsonAndZst(chunks, spoolPath(file), spoolPath(`${file}.zst`), level, MEMORY_FILE_LIMIT, spoolOptions);
+        spooled[file] = done.json;
+        spooled[`${file}.zst`] = done.zst;
+      };
       let started = process.hrtime.bigint();
       // each name's stored part of the document, concatenated: nothing parsed, nothing serialised
       await this.writeStaleSegments(channel, subdir, generation);
-      const full = await spoolJsonAndZst(
-        repodataSegmentChunks({ subdir, removed, source: this.segmentSource(channel, subdir), chunkSize: CHUNK_BYTES }),
-        spoolPath('repodata.json'),
-        spoolPath('repodata.json.zst'),
-        level,
-        MEMORY_FILE_LIMIT,
-        spoolOptions,
-      );
-      spooled['repodata.json'] = full.json;
-      spooled['repodata.json.zst'] = full.zst;
+      await spool('repodata.json', repodataSegmentChunks({ subdir, removed, source: this.segmentSource(channel, subdir), chunkSize: CHUNK }));
       const repodataSeconds = secondsSince(started);
       started = process.hrtime.bigint();
       const current = await currentRepodataStreaming({
@@ -101,16 +97,7 @@ export class LocalFullFiles implements FullFilesWriter {
         lookup: async (name) => (await this.store.packages.listByName(channel, subdir, name)).records,
         keptParts: () => this.store.repodata.currentParts(channel, subdir),
       });
-      const cur = await spoolJsonAndZst(
-        repodataChunks({ subdir, removed, packages: current.packages, packagesConda: current.packagesConda, chunkSize: CHUNK_CHARS }),
-        spoolPath('current_repodata.json'),
-        spoolPath('current_repodata.json.zst'),
-        level,
-        MEMORY_FILE_LIMIT,
-        spoolOptions,
-      );
-      spooled['current_repodata.json'] = cur.json;
-      spooled['current_repodata.json.zst'] = cur.zst;
+      await spool('current_repodata.json', repodataChunks({ subdir, removed, packages: current.packages, packagesConda: current.packagesConda, chunkSize: CHUNK }));
       const currentSeconds = secondsSince(started);
       const facts = {} as Record<FullFile, FileFacts>;
       const bytes = {} as Record<FullFile, Buffer | null>;
