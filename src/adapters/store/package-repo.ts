@@ -206,7 +206,8 @@ export class KyselyPackageRepo implements PackageRepo {
       .where('subdir', '=', subdir)
       .where('name', 'in', names);
     if (format !== undefined) q = q.where('filename', 'like', format === 'conda' ? '%.conda' : '%.tar.bz2');
-    const rows = await q.orderBy(byteOrder(this.db, 'filename')).execute();
+    // in the order of packages_subdir_name: ordered by filename, the planner walked every row of the subdir
+    const rows = await q.orderBy('name').orderBy('filename').execute();
     return rows.map((r) => ({ name: r.name, filename: r.filename, fragment: r.fragment ?? recordFragment(JSON.parse(r.legacy!) as PackageRecord) }));
   }
 

@@ -21,7 +21,8 @@ export const repodataSegmentsMigration: Migration = {
       .addColumn('last', postgres ? sql`text collate "C"` : 'text', (c) => c.notNull())
       .addColumn('records', 'integer', (c) => c.notNull())
       .addColumn('bytes', postgres ? 'bytea' : 'blob', (c) => c.notNull())
-      .addPrimaryKeyConstraint('repodata_segments_pk', ['channel', 'subdir', 'format', 'name'])
+      // by name first: an upload replaces one name's segments (a lookup, not a scan of the subdir's)
+      .addPrimaryKeyConstraint('repodata_segments_pk', ['channel', 'subdir', 'name', 'format'])
       .execute();
     await db.schema.createIndex('repodata_segments_order').on('repodata_segments').columns(['channel', 'subdir', 'format', 'first']).execute();
     await db.schema.alterTable('repodata_shards').addColumn('segments_built', 'integer').execute();

@@ -124,7 +124,10 @@ export class LocalFullFiles implements FullFilesWriter {
       const names = stale.slice(i, i + STALE_BATCH);
       const byName = new Map<string, FragmentOf[]>(names.map((n) => [n, []]));
       for (const r of await this.store.packages.fragmentsOfNames(channel, subdir, names)) byName.get(r.name)!.push(r);
-      for (const [name, records] of byName) await this.store.repodata.setSegments(channel, subdir, name, generation, segmentsOf(records));
+      // one transaction a batch: one commit (fsync) per 500 names, not per name
+      await this.store.transaction(async (tx) => {
+        for (const [name, records] of byName) await tx.repodata.setSegments(channel, subdir, name, generation, segmentsOf(records));
+      });
     }
   }
 
@@ -133,7 +136,8 @@ export class LocalFullFiles implements FullFilesWriter {
     return {
       segments: (format) => store.repodata.segments(channel, subdir, format),
       async *fragments(format, names) {
-        yield* await store.packages.fragmentsOfNames(channel, subdir, names, format);
+        const records = await store.packages.fragmentsOfNames(channel, subdir, names, format);
+        yield* records.sort((a, b) => compareCodePoints(a.filename, b.filename));
       },
     };
   }

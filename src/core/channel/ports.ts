@@ -74,7 +74,7 @@ export interface PackageRepo {
    * (name, filename); `format` keeps one of repodata.json's two sections.
    */
   scan(channel: string, subdir: string, opts: { order: 'filename' | 'name'; format?: 'conda' | 'tar.bz2'; pageSize?: number }): AsyncIterable<SubdirRecord>;
-  /** The named names' live records as repodata.json writes them, ordered by filename; `format`: one section. */
+  /** The named names' live records as repodata.json writes them, grouped by name; `format`: one section. */
   fragmentsOfNames(channel: string, subdir: string, names: readonly string[], format?: SegmentFormat): Promise<(RecordFragment & { name: string })[]>;
   removed(channel: string, subdir: string): Promise<string[]>;
   /** Subdirs of a channel that hold at least one live or removed file. */
