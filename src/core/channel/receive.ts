@@ -52,14 +52,20 @@ export async function receiveToSpool(
     body.once('aborted', () => reject(new Error('the client aborted the request')));
   });
   aborted.catch(() => undefined);
+  const writing = pipeline(meter, createWriteStream(path, { highWaterMark: 1024 * 1024 }));
+  writing.catch(() => undefined);
   try {
     // The body is piped, not handed to pipeline(): a refusal (too large) must not destroy the
     // request, or the client, still sending, never reads the 413. The rest is read and dropped.
     body.pipe(meter);
-    await Promise.race([pipeline(meter, createWriteStream(path, { highWaterMark: 1024 * 1024 })), aborted]);
+    await Promise.race([writing, aborted]);
   } catch (e) {
     body.unpipe(meter);
     if (!body.destroyed) body.resume();
+    // the file stream may open (create the file) after a body that failed at once: removed only
+    // once it is closed, or a spool file outlives the refused upload
+    meter.destroy();
+    await writing.catch(() => undefined);
     await discard();
     if (e instanceof ProvenaError) throw e;
     throw invalid('upload_interrupted', `the upload ended before its body was complete (${(e as Error).message}); send it again`);
