@@ -144,10 +144,10 @@ export class KyselyPackageRepo implements PackageRepo {
     return rows.map(toStoredPackage);
   }
 
-  async listByName(channel: string, subdir: string, name: string): Promise<{ records: SubdirRecord[]; removed: string[] }> {
+  async listByName(channel: string, subdir: string, name: string): Promise<{ records: (SubdirRecord & RecordFragment)[]; removed: string[] }> {
     const rows = await this.db
       .selectFrom('packages')
-      .select(['filename', 'record'])
+      .select(['filename', 'record', 'fragment'])
       .where('channel', '=', channel)
       .where('subdir', '=', subdir)
       .where('name', '=', name)
@@ -160,7 +160,11 @@ export class KyselyPackageRepo implements PackageRepo {
       .where('name', '=', name)
       .execute();
     return {
-      records: rows.map((r) => ({ filename: r.filename, record: JSON.parse(r.record) as PackageRecord })),
+      records: rows.map((r) => {
+        const record = JSON.parse(r.record) as PackageRecord;
+        // rows written before 0009_record_fragments have no stored text: serialised here
+        return { filename: r.filename, record, fragment: r.fragment ?? recordFragment(record) };
+      }),
       removed: gone.map((r) => r.filename),
     };
   }

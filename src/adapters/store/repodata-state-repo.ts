@@ -8,6 +8,20 @@ export function byteOrder(db: Kysely<Database>, column: string): RawBuilder<stri
   return db.getExecutor().adapter instanceof PostgresAdapter ? sql<string>`${sql.ref(column)} collate "C"` : sql<string>`${sql.ref(column)}`;
 }
 
+/**
+ * Rows in pages of `pageSize` by a unique key (keyset pagination): `page(after)` asks for the next
+ * page after the key of the last row seen, so memory is a page whatever the table's size.
+ */
+export async function* keysetPages<R>(pageSize: number, page: (after: string | undefined) => Promise<R[]>, keyOf: (row: R) => string): AsyncGenerator<R> {
+  let after: string | undefined;
+  for (;;) {
+    const rows = await page(after);
+    yield* rows;
+    if (rows.length < pageSize) return;
+    after = keyOf(rows[rows.length - 1]!);
+  }
+}
+
 const leaseColumns = (artifact: RepodataArtifact) =>
   artifact === 'index' ? ({ owner: 'index_owner', until: 'index_until', built: 'index_built' } as const) : ({ owner: 'full_owner', until: 'full_until', built: 'full_built' } as const);
 
@@ -98,22 +112,23 @@ export class KyselyRepodataStateRepo implements RepodataStateRepo {
 
   async *currentParts(channel: string, subdir: string, pageSize = 5000): AsyncIterable<{ name: string; current: string | null }> {
     const name = byteOrder(this.db, 'name');
-    let after: string | undefined;
-    for (;;) {
-      let q = this.db
-        .selectFrom('repodata_shards')
-        .select(['name', 'current', 'changed', 'built'])
-        .where('channel', '=', channel)
-        .where('subdir', '=', subdir);
-      if (after !== undefined) q = q.where(name, '>', after);
-      const rows = await q.orderBy(name).limit(pageSize).execute();
-      for (const r of rows) {
-        // a part older than the name's last change is no part
-        const fresh = r.built !== null && Number(r.built) >= Number(r.changed);
-        yield { name: r.name, current: fresh ? r.current : null };
-      }
-      if (rows.length < pageSize) return;
-      after = rows[rows.length - 1]!.name;
+    const pages = keysetPages(
+      pageSize,
+      (after) => {
+        let q = this.db
+          .selectFrom('repodata_shards')
+          .select(['name', 'current', 'changed', 'built'])
+          .where('channel', '=', channel)
+          .where('subdir', '=', subdir);
+        if (after !== undefined) q = q.where(name, '>', after);
+        return q.orderBy(name).limit(pageSize).execute();
+      },
+      (r) => r.name,
+    );
+    for await (const r of pages) {
+      // a part older than the name's last change is no part
+      const fresh = r.built !== null && Number(r.built) >= Number(r.changed);
+      yield { name: r.name, current: fresh ? r.current : null };
     }
   }
 
@@ -154,20 +169,21 @@ export class KyselyRepodataStateRepo implements RepodataStateRepo {
 
   async *segments(channel: string, subdir: string, format: SegmentFormat, pageSize = 128): AsyncIterable<StoredSegment> {
     const first = byteOrder(this.db, 'first');
-    let after: string | undefined;
-    for (;;) {
-      let q = this.db
-        .selectFrom('repodata_segments')
-        .select(['name', 'first', 'last', 'bytes'])
-        .where('channel', '=', channel)
-        .where('subdir', '=', subdir)
-        .where('format', '=', format);
-      if (after !== undefined) q = q.where(first, '>', after);
-      const rows = await q.orderBy(first).limit(pageSize).execute();
-      for (const r of rows) yield { name: r.name, first: r.first, last: r.last, bytes: Buffer.isBuffer(r.bytes) ? r.bytes : Buffer.from(r.bytes) };
-      if (rows.length < pageSize) return;
-      after = rows[rows.length - 1]!.first;
-    }
+    const pages = keysetPages(
+      pageSize,
+      (after) => {
+        let q = this.db
+          .selectFrom('repodata_segments')
+          .select(['name', 'first', 'last', 'bytes'])
+          .where('channel', '=', channel)
+          .where('subdir', '=', subdir)
+          .where('format', '=', format);
+        if (after !== undefined) q = q.where(first, '>', after);
+        return q.orderBy(first).limit(pageSize).execute();
+      },
+      (r) => r.first,
+    );
+    for await (const r of pages) yield { name: r.name, first: r.first, last: r.last, bytes: Buffer.isBuffer(r.bytes) ? r.bytes : Buffer.from(r.bytes) };
   }
 
   async claim(channel: string, subdir: string, artifact: RepodataArtifact, owner: string, nowMs: number, untilMs: number): Promise<boolean> {

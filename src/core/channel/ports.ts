@@ -67,8 +67,8 @@ export interface PackageRepo {
   // insert and remove also mark the name's shard stale and bump the subdir's repodata generation
   // (RepodataStateRepo.markChanged) in the same transaction: no committed change goes unpublished
   list(channel: string, subdir: string): Promise<StoredPackage[]>;
-  /** One package name's live records and removed filenames in a subdir: what its shard holds. */
-  listByName(channel: string, subdir: string, name: string): Promise<{ records: SubdirRecord[]; removed: string[] }>;
+  /** One package name's live records (with their repodata.json text) and removed filenames in a subdir: what its shard and segments hold. */
+  listByName(channel: string, subdir: string, name: string): Promise<{ records: (SubdirRecord & RecordFragment)[]; removed: string[] }>;
   /**
    * A subdir's live records in pages (bounded memory), ordered by filename in code point order, or by
    * (name, filename); `format` keeps one of repodata.json's two sections.

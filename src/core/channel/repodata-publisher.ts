@@ -72,8 +72,6 @@ function etagOfSha256(sha256: string): string {
   return `"${sha256.slice(0, 32)}"`;
 }
 
-export { hashedFileKey };
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -234,7 +232,7 @@ export class RepodataPublisher {
       // with it, what current_repodata.json takes from this name alone: full rebuilds read that, not every record
       const current = JSON.stringify(newestOfName(records));
       // and its part of repodata.json as bytes: what a full rebuild copies (segments.ts)
-      await repo.setSegments(channel, subdir, name, generation, segmentsOf(await this.store.packages.fragmentsOfNames(channel, subdir, [name])));
+      await repo.setSegments(channel, subdir, name, generation, segmentsOf(records));
       if (await repo.setShard(channel, subdir, name, Buffer.from(shard.sha256).toString('hex'), generation, current)) {
         entries.set(name, shard.sha256);
       } else {
