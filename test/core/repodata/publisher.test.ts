@@ -234,12 +234,25 @@ describe('a subdir above repodata_sync_records', () => {
 });
 
 describe('two replicas on one database and one blob store', () => {
-  it('race without writing an older version over a newer one, and see each other\'s versions', async () => {
+  /** Two publishers, each on its own connection to one SQLite file, sharing one blob directory. */
+  async function withTwoReplicas(fn: (r: { f: Fixture; second: KyselyStore; a: RepodataPublisher; b: RepodataPublisher }) => Promise<void>): Promise<void> {
     const f = await fixture();
     const second = new KyselyStore(openSqlite(path.join(f.dir, 'provena.sqlite')));
     const a = new RepodataPublisher(f.store, f.blobs, [], undefined, { spoolDir: path.join(f.dir, 'tmp-a'), owner: 'a' });
     const b = new RepodataPublisher(second, new FsBlobStore(f.root), [], undefined, { spoolDir: path.join(f.dir, 'tmp-b'), owner: 'b' });
     try {
+      await fn({ f, second, a, b });
+    } finally {
+      a.close();
+      b.close();
+      await second.close();
+      await f.store.close();
+      fs.rmSync(f.dir, { recursive: true, force: true });
+    }
+  }
+
+  it('race without writing an older version over a newer one, and see each other\'s versions', () =>
+    withTwoReplicas(async ({ f, second, a, b }) => {
       // rounds of changes through both stores, then both publishers refreshing at once (the changes
       // themselves are not raced here: better-sqlite3 blocks the one thread while the other connection's
       // transaction waits for it; test/http covers concurrent uploads)
@@ -275,33 +288,22 @@ describe('two replicas on one database and one blob store', () => {
       assert.notEqual(after!.etag, before!.etag);
       assert.equal(after!.etag, `"${createHash('sha256').update(bytes).digest('hex').slice(0, 32)}"`);
       assert.equal(a.freshFile('channels/ch/noarch/repodata.json')!.etag, after!.etag);
-    } finally {
-      a.close();
-      b.close();
-      await second.close();
-      await f.store.close();
-      fs.rmSync(f.dir, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  it("a replica patching its kept index picks up the names another replica built meanwhile", async () => {
-    const f = await fixture();
-    const second = new KyselyStore(openSqlite(path.join(f.dir, 'provena.sqlite')));
-    const a = new RepodataPublisher(f.store, f.blobs, [], undefined, { spoolDir: path.join(f.dir, 'tmp-a'), owner: 'a' });
-    const b = new RepodataPublisher(second, new FsBlobStore(f.root), [], undefined, { spoolDir: path.join(f.dir, 'tmp-b'), owner: 'b' });
-    // the index in place must name exactly the shards the database records, each holding its name's files
-    const check = async (files: Record<string, number>) => {
-      const index = shardIndex(f, 'ch', 'noarch');
-      const recorded = await f.store.repodata.shardHashes('ch', 'noarch');
-      assert.deepEqual(Object.keys(index.shards).sort(), Object.keys(files).sort());
-      for (const [name, hash] of Object.entries(index.shards)) {
-        const hex = Buffer.from(hash).toString('hex');
-        assert.equal(hex, recorded.get(name), name);
-        const shard = decode(zstdDecompress(read(f, 'ch', 'noarch', `shards/${hex}.msgpack.zst`), 1 << 26)) as { 'packages.conda': Record<string, unknown> };
-        assert.equal(Object.keys(shard['packages.conda']).length, files[name], name);
-      }
-    };
-    try {
+  it("a replica patching its kept index picks up the names another replica built meanwhile", () =>
+    withTwoReplicas(async ({ f, second, a, b }) => {
+      // the index in place must name exactly the shards the database records, each holding its name's files
+      const check = async (files: Record<string, number>) => {
+        const index = shardIndex(f, 'ch', 'noarch');
+        const recorded = await f.store.repodata.shardHashes('ch', 'noarch');
+        assert.deepEqual(Object.keys(index.shards).sort(), Object.keys(files).sort());
+        for (const [name, hash] of Object.entries(index.shards)) {
+          const hex = Buffer.from(hash).toString('hex');
+          assert.equal(hex, recorded.get(name), name);
+          const shard = decode(zstdDecompress(read(f, 'ch', 'noarch', `shards/${hex}.msgpack.zst`), 1 << 26)) as { 'packages.conda': Record<string, unknown> };
+          assert.equal(Object.keys(shard['packages.conda']).length, files[name], name);
+        }
+      };
       await insert(f.store, 'ch', 'noarch', [synthetic('p', '1.0'), synthetic('q', '1.0')]);
       await a.refresh('ch', 'noarch'); // a keeps {p, q}
       await check({ p: 1, q: 1 });
@@ -316,14 +318,7 @@ describe('two replicas on one database and one blob store', () => {
       await insert(f.store, 'ch', 'noarch', [synthetic('s', '1.0'), synthetic('p', '3.0')]);
       await a.refresh('ch', 'noarch');
       await check({ p: 3, q: 2, r: 1, s: 1 });
-    } finally {
-      a.close();
-      b.close();
-      await second.close();
-      await f.store.close();
-      fs.rmSync(f.dir, { recursive: true, force: true });
-    }
-  });
+    }));
 
   it('a builder that lost its lease cannot record its version, and has the newest written again', async () => {
     const f = await fixture();
