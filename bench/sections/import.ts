@@ -101,27 +101,32 @@ async function writeBigRepodata(dir: string, n: number): Promise<number> {
     const version = `${i % 13}.${Math.floor(i / 20_011)}.${i % 7}`;
     const build = `pyh${(i * 2654435761 >>> 0).toString(16).padStart(8, '0')}_0`;
     const sha = createHash('sha256').update(String(i)).digest('hex');
-    const record = {
-      build,
-      build_number: 0,
-      constrains: [`${name}-extras ==${version}`],
-      depends: ['python >=3.9', 'numpy >=1.21,<3', 'packaging', 'typing-extensions >=4.0', `lib${name} >=${version},<2`, 'setuptools'],
-      license: 'BSD-3-Clause',
-      license_family: 'BSD',
-      md5: sha.slice(0, 32),
-      name,
-      noarch: 'python',
-      sha256: sha,
-      size: 123_456 + i,
-      subdir: 'noarch',
-      timestamp: 1_700_000_000_000 + i,
-      version,
-    };
+    const record = condaForgeShaped(i, name, version, build, { md5: sha.slice(0, 32), sha256: sha, size: 123_456 + i });
     await write(`${i ? ',' : ''}${JSON.stringify(`${name}-${version}-${build}.conda`)}:${JSON.stringify(record)}`);
   }
   await write('},"removed":[],"repodata_version":1}');
   await new Promise<void>((r, j) => out.end((e?: Error | null) => (e ? j(e) : r())));
   return statSync(file).size;
+}
+
+/** A noarch python record shaped like conda-forge's (keys sorted, as repodata.json has them). */
+function condaForgeShaped(i: number, name: string, version: string, build: string, file: { md5: string; sha256: string; size: number }) {
+  return {
+    build,
+    build_number: 0,
+    constrains: [`${name}-extras ==${version}`],
+    depends: ['python >=3.9', 'numpy >=1.21,<3', 'packaging', 'typing-extensions >=4.0', `lib${name} >=${version},<2`, 'setuptools'],
+    license: 'BSD-3-Clause',
+    license_family: 'BSD',
+    md5: file.md5,
+    name,
+    noarch: 'python',
+    sha256: file.sha256,
+    size: file.size,
+    subdir: 'noarch',
+    timestamp: 1_700_000_000_000 + i,
+    version,
+  };
 }
 
 /** DIR/noarch/repodata.json and its files: records shaped like conda-forge's, files of random bytes. */
@@ -136,22 +141,11 @@ async function writeSource(dir: string, n: number): Promise<void> {
     const filename = `${name}-${version}-${build}.conda`;
     const bytes = randomBytes(256);
     await writeFile(join(subdir, filename), bytes);
-    conda[filename] = {
-      build,
-      build_number: 0,
-      constrains: [`${name}-extras ==${version}`],
-      depends: ['python >=3.9', 'numpy >=1.21,<3', 'packaging', 'typing-extensions >=4.0', `lib${name} >=${version},<2`, 'setuptools'],
-      license: 'BSD-3-Clause',
-      license_family: 'BSD',
+    conda[filename] = condaForgeShaped(i, name, version, build, {
       md5: createHash('md5').update(bytes).digest('hex'),
-      name,
-      noarch: 'python',
       sha256: createHash('sha256').update(bytes).digest('hex'),
       size: bytes.length,
-      subdir: 'noarch',
-      timestamp: 1_700_000_000_000 + i,
-      version,
-    };
+    });
   }
   await writeFile(join(subdir, 'repodata.json'), JSON.stringify({ info: { subdir: 'noarch' }, packages: {}, 'packages.conda': conda, removed: [], repodata_version: 1 }));
 }
